@@ -1,0 +1,291 @@
+"""The ``lmcourse`` command: list chapters, run them with papermill, check the setup.
+
+    lmcourse list
+    lmcourse run 01 [--profile smoke] [-p seed=7 ...] [--output DIR] [--json]
+    lmcourse run all --profile smoke
+    lmcourse doctor
+    lmcourse data
+
+Every argument of ``run`` is validated before a kernel starts or a folder is created, so a
+typo fails in milliseconds with one line and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lmcourse import config, results
+from lmcourse.chapters import CHAPTERS, get_chapter, notebook_path
+from lmcourse.config import Chapter, ConfigError
+
+
+class CLIError(Exception):
+    """Bad usage: printed as one ``lmcourse: error: ...`` line, exit status 2."""
+
+
+class ChapterFailed(Exception):
+    """A cell raised while running a chapter: exit status 1."""
+
+
+def parse_value(text: str) -> Any:
+    """``-p name=value`` text -> a Python value: int, float, bool, None, else the string.
+
+    ``true``/``false``/``none`` are accepted in any case, like papermill's ``-p``.
+    """
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, (int, float, str)) else text
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CLIError(f"-p {pair!r}: write parameters as name=value, e.g. -p epochs=3")
+        params[name.strip()] = parse_value(value)
+    return params
+
+
+def notebook_parameters(path: Path) -> dict[str, str]:
+    """Names -> default source text of the notebook's ``parameters`` cell.
+
+    The same answer as ``papermill.inspect_notebook`` (a test checks that for every chapter)
+    without importing papermill, which alone takes ~1.5 s: a typo should fail in milliseconds.
+    """
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell["source"])
+            return {
+                node.targets[0].id: ast.get_source_segment(source, node.value) or ""
+                for node in ast.parse(source).body
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            }
+    raise CLIError(f"{path} has no cell tagged 'parameters': tag its first code cell")
+
+
+def validate_run(chapter: Chapter, profile: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Check everything about one chapter's run; return the parameters to inject.
+
+    Raises ConfigError/CLIError with one line. Names are checked against the notebook's own
+    ``parameters`` cell, values against the chapter's ranges in ``lmcourse.chapters``.
+    """
+    path = notebook_path(chapter)
+    if not path.is_file():
+        raise CLIError(f"chapter {chapter.id}'s notebook {path} is missing: restore it with git")
+    declared = notebook_parameters(path)
+    for name in params:
+        if name == "profile":
+            raise CLIError("give the profile with --profile, not -p profile=...")
+        if name not in declared:
+            raise ConfigError(
+                f"chapter {chapter.id} has no parameter {name!r}: "
+                f"its parameters are {', '.join(declared)}"
+            )
+    # The same resolution the notebook will do, so a bad value fails here, not in a kernel.
+    config.resolve(chapter, profile=profile, **params)
+    resolved_profile, _ = config.resolve_profile(profile)
+    return {"profile": resolved_profile, **params}
+
+
+def default_output(label: str) -> Path:
+    return Path("runs") / f"{label}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_output(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise CLIError(f"output folder {out} already exists and is not empty: choose another --output")
+
+
+def _kernel_manager_class() -> type:
+    """A kernel manager that talks to the kernel over local IPC sockets, not TCP.
+
+    Only the local machine is involved, and ipykernel >= 7 warns on every start over TCP.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+    return IPCKernelManager
+
+
+def execute(chapter: Chapter, parameters: dict[str, Any], out: Path, progress: bool) -> dict[str, Any]:
+    """Run one chapter's notebook into ``out``; return its results record.
+
+    ``out`` gets the executed notebook and ``results.json``; the kernel also finds ``out``
+    in ``$LMCOURSE_RUN_DIR`` for checkpoints and logs.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    out.mkdir(parents=True, exist_ok=True)
+    src = notebook_path(chapter)
+    dst = out / src.name
+    results_file = out / "results.json"
+    env_before = {k: os.environ.get(k) for k in (results.RESULTS_ENV, results.RUN_DIR_ENV)}
+    os.environ[results.RESULTS_ENV] = str(results_file.resolve())
+    os.environ[results.RUN_DIR_ENV] = str(out.resolve())
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(src),
+            str(dst),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(src.parent),
+            progress_bar=progress,
+            log_output=False,
+            kernel_manager_class=_kernel_manager_class(),
+        )
+    except PapermillExecutionError as e:
+        cell = f"cell {e.exec_count}" if e.exec_count else f"cell index {e.cell_index}"
+        evalue = str(e.evalue).strip().splitlines()[-1] if str(e.evalue).strip() else ""
+        raise ChapterFailed(
+            f"chapter {chapter.id} ({chapter.slug}) failed in {cell}: {e.ename}: {evalue}\n"
+            f"  the partly executed notebook is kept for inspection: {dst}"
+        ) from None
+    finally:
+        for key, value in env_before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    seconds = time.perf_counter() - start
+    record = results.read(results_file) if results_file.is_file() else {"results": {}}
+    record.update(chapter=chapter.id, slug=chapter.slug, seconds=round(seconds, 1),
+                  notebook=str(dst), profile=parameters["profile"])
+    results_file.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    params = parse_params(args.param or [])
+    if args.profile is not None:
+        config.resolve_profile(args.profile)  # unknown profile: fail before anything else
+    if args.chapter == "all":
+        chapters = list(CHAPTERS.values())
+        for name in params:  # -p with `all` must name a parameter every chapter has
+            for ch in chapters:
+                config.check_names(ch, [name])
+    else:
+        chapters = [get_chapter(args.chapter)]
+    plans = [(ch, validate_run(ch, args.profile, params)) for ch in chapters]
+    label = "all" if args.chapter == "all" else chapters[0].slug
+    out = Path(args.output) if args.output else default_output(label)
+    prepare_output(out)
+
+    say = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    records = []
+    for i, (chapter, parameters) in enumerate(plans, 1):
+        where = out / chapter.slug if len(plans) > 1 else out
+        say(f"[{i}/{len(plans)}] chapter {chapter.id}: {chapter.title} "
+            f"(profile {parameters['profile']}) -> {where}")
+        records.append(execute(chapter, parameters, where, progress=not args.no_progress))
+        say(f"      done in {records[-1]['seconds']:.1f} s")
+    payload: Any = records[0] if len(records) == 1 else records
+    if len(records) > 1:
+        (out / "results.json").write_text(json.dumps(records, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        print(results.format_table(records))
+        print(f"\nexecuted notebooks and results.json in {out}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for chapter in CHAPTERS.values():
+        print(f"{chapter.id}  {chapter.title}")
+        for name, spec in chapter.all_params.items():
+            if name == "profile":
+                continue
+            if spec.profile_driven:
+                shown = ", ".join(f"{p}={chapter.profiles[p][name]!r}" for p in config.PROFILES)
+            else:
+                shown = f"default {spec.default!r}"
+            print(f"      {name:<16} {spec.describe():<24} {shown}")
+    print(f"\nprofiles: {', '.join(f'{p} ({h})' for p, h in config.PROFILE_HELP.items())}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from lmcourse import data, runtime
+
+    info = runtime.report()
+    width = max(map(len, info))
+    for key, value in info.items():
+        print(f"{key:<{width}}  {value}")
+    status = data.verify_all()
+    for name, state in status.items():
+        print(f"{'data ' + name:<{width}}  {state}")
+    return 0 if all(s == "ok" for s in status.values()) else 1
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from lmcourse import data
+
+    status = data.verify_all()
+    for name, row in data.manifest().items():
+        state = status[name]
+        print(f"{name}  {row.bytes / 1e6:.2f} MB  sha256 {row.sha256[:12]}...  {state}")
+        print(f"    source:  {row.source}\n    license: {row.license}\n    {row.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lmcourse", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="chapters, their parameters and profile values").set_defaults(func=cmd_list)
+    run = sub.add_parser("run", help="execute a chapter (or all) with papermill")
+    run.add_argument("chapter", help="chapter id (01), slug, or 'all'")
+    run.add_argument("--profile", help=f"one of {', '.join(config.PROFILES)} (default: "
+                     f"${config.PROFILE_ENV} or {config.DEFAULT_PROFILE})")
+    run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                     help="override a parameter of the chapter's parameters cell (repeatable)")
+    run.add_argument("--output", help="folder for the executed notebook and results.json "
+                     "(default runs/<chapter>-<timestamp>/)")
+    run.add_argument("--json", action="store_true", help="print only the results JSON to stdout")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar over cells")
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("doctor", help="versions, backend, devices, data checks").set_defaults(func=cmd_doctor)
+    sub.add_parser("data", help="the shipped data files and their checks").set_defaults(func=cmd_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CLIError, ConfigError) as e:
+        print(f"lmcourse: error: {e}", file=sys.stderr)
+        return 2
+    except ChapterFailed as e:
+        print(f"lmcourse: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lmcourse: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
