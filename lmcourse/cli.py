@@ -58,6 +58,8 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise CLIError(f"-p {pair!r}: write parameters as name=value, e.g. -p epochs=3")
+        if name.strip() == "profile":
+            raise CLIError("give the profile with --profile, not -p profile=...")
         params[name.strip()] = parse_value(value)
     return params
 
@@ -91,8 +93,6 @@ def validate_run(chapter: Chapter, profile: str | None, params: dict[str, Any]) 
         raise CLIError(f"chapter {chapter.id}'s notebook {path} is missing: restore it with git")
     declared = notebook_parameters(path)
     for name in params:
-        if name == "profile":
-            raise CLIError("give the profile with --profile, not -p profile=...")
         if name not in declared:
             raise ConfigError(
                 f"chapter {chapter.id} has no parameter {name!r}: "

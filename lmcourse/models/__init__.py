@@ -1,0 +1,1 @@
+"""Language models of the course, one file each: n-grams, RNNs, attention, Transformers."""
