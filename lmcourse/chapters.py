@@ -27,18 +27,24 @@ _CHAPTERS = [
         title="Language models: the chain rule, n-grams, smoothing, perplexity",
         params={
             "train_fraction": Param(
-                float, "fraction of the training plays' tokens used to count n-grams",
-                min=0.0, max=1.0, min_exclusive=True,
+                float,
+                "fraction of the training plays' text used to count n-grams (a prefix)",
+                min=0.0,
+                max=1.0,
+                min_exclusive=True,
             ),
             "min_count": Param(
                 int, "words seen fewer times in training become <unk>", min=1, max=100
             ),
-            "max_order": Param(int, "the highest n-gram order fitted and compared", min=1, max=6),
+            "max_order": Param(
+                int, "the highest word n-gram order fitted and compared (3 = trigram)", min=3, max=6
+            ),
         },
+        # n-grams are counted, not trained: even `full` runs in under a minute on a laptop CPU.
         profiles={
             "smoke": {"train_fraction": 0.1, "min_count": 2, "max_order": 3},
             "standard": {"train_fraction": 1.0, "min_count": 2, "max_order": 4},
-            "full": {"train_fraction": 1.0, "min_count": 1, "max_order": 5},
+            "full": {"train_fraction": 1.0, "min_count": 2, "max_order": 5},
         },
     ),
     Chapter(
@@ -46,17 +52,30 @@ _CHAPTERS = [
         slug="02_learning_math",
         title="The math of learning: loss, gradient descent, optimizers, cross-entropy = MLE",
         params={
-            "epochs": Param(int, "gradient-descent steps (full-batch epochs) per run", min=1, max=100_000),
+            "epochs": Param(
+                int,
+                "full-batch gradient-descent steps (one step = one epoch); each optimizer in "
+                "the SGD/momentum/Adam comparison takes as many minibatch steps",
+                min=1,
+                max=100_000,
+            ),
             "learning_rate": Param(
-                float, "step size of the hand-written gradient descent", min=0.0, max=100.0,
+                float,
+                "step size of the hand-written gradient descent on the bigram model (stable "
+                "below ~106 there); the learning-rate plot also runs it /30 and x10",
+                min=0.0,
+                max=10_000.0,
                 min_exclusive=True,
             ),
-            "batch_size": Param(int, "minibatch size for the SGD/Adam comparison", min=1, max=1_000_000),
+            "batch_size": Param(
+                int, "character pairs per minibatch in the SGD/momentum/Adam comparison",
+                min=1, max=1_000_000,
+            ),
         },
         profiles={
-            "smoke": {"epochs": 20, "learning_rate": 1.0, "batch_size": 256},
-            "standard": {"epochs": 300, "learning_rate": 1.0, "batch_size": 256},
-            "full": {"epochs": 1000, "learning_rate": 1.0, "batch_size": 256},
+            "smoke": {"epochs": 100, "learning_rate": 100.0, "batch_size": 256},
+            "standard": {"epochs": 2000, "learning_rate": 100.0, "batch_size": 256},
+            "full": {"epochs": 10_000, "learning_rate": 100.0, "batch_size": 512},
         },
     ),
 ]

@@ -16,11 +16,12 @@ How a context is turned into a distribution over the vocabulary (``smoothing``):
 - ``"add_k"``: :math:`(c(h, w) + k) / (c(h) + k|V|)`. An unseen context gives the uniform
   distribution.
 - ``"interpolated"``: recursive Jelinek-Mercer,
-  :math:`P_m(w \\mid h_m) = \\lambda_m \\frac{c(h_m, w)}{c(h_m)} + (1 - \\lambda_m)
-  P_{m-1}(w \\mid h_{m-1})`, where :math:`h_m` is the last ``m`` tokens of the context and
-  the recursion ends in the uniform distribution :math:`P_{-1} = 1/|V|`. A level whose
-  context was never seen is skipped (its weight goes to the level below), so every
-  distribution sums to 1. :meth:`NGramLM.fit_lambdas` tunes the weights on held-out text.
+  :math:`P_n(w \\mid h_n) = \\lambda_n \\frac{c(h_n, w)}{c(h_n)} + (1 - \\lambda_n)
+  P_{n-1}(w \\mid h_{n-1})`, where :math:`h_n` is the last ``n - 1`` tokens of the context
+  and the recursion ends in the uniform distribution :math:`P_0 = 1/|V|` (``lambdas[n - 1]``
+  is :math:`\\lambda_n`). A level whose context was never seen is skipped (its weight goes to
+  the level below), so every distribution sums to 1. :meth:`NGramLM.fit_lambdas` tunes the
+  weights on held-out text.
 
 At the start of a text, where fewer than ``n - 1`` tokens precede a position, the model uses
 the context it has (an order-3 model scores the second token with a bigram context).
@@ -42,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from lmcourse import metrics
 from lmcourse.text import Vocabulary
 
 SMOOTHINGS = ("mle", "add_k", "interpolated")
@@ -104,7 +106,7 @@ class LanguageModel:
 
     def perplexity(self, tokens: TokenInput) -> float:
         """:math:`e^H`: the branching factor, between 1 and ``len(vocab)`` for a sane model."""
-        return math.exp(self.cross_entropy(tokens))
+        return metrics.perplexity(self.cross_entropy(tokens))
 
     def sample(
         self,
@@ -205,18 +207,28 @@ class NGramLM(LanguageModel):
         super().__init__(vocab)
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
             raise ValueError(f"order must be an int >= 1 (1 = unigram), got {order!r}")
-        if smoothing not in SMOOTHINGS:
-            raise ValueError(f"smoothing={smoothing!r} is unknown: choose one of {SMOOTHINGS}")
         self.order = int(order)
         self.smoothing = smoothing
         self.k = k
         self.lambdas = lambdas if lambdas is not None else [0.9] + [0.6] * (self.order - 1)
         self._fitted = False
 
-    # -- hyperparameters (settable after fit: tuning does not need a refit) -----------------
+    # -- hyperparameters: settable after fit (the counts stay; only how they are read changes)
+
+    @property
+    def smoothing(self) -> str:
+        """How counts become probabilities: ``"mle"``, ``"add_k"`` or ``"interpolated"``."""
+        return self._smoothing
+
+    @smoothing.setter
+    def smoothing(self, value: str) -> None:
+        if value not in SMOOTHINGS:
+            raise ValueError(f"smoothing={value!r} is unknown: choose one of {SMOOTHINGS}")
+        self._smoothing = value
 
     @property
     def k(self) -> float:
+        """The add-k pseudo-count (> 0)."""
         return self._k
 
     @k.setter
@@ -229,6 +241,7 @@ class NGramLM(LanguageModel):
 
     @property
     def lambdas(self) -> np.ndarray:
+        """Interpolation weights, shape ``(order,)``; ``lambdas[m]`` for context length m."""
         return self._lambdas.copy()
 
     @lambdas.setter
@@ -305,7 +318,9 @@ class NGramLM(LanguageModel):
         self._check_fitted()
         ids = self.ids(ngram)
         if ids.size > self.order:
-            raise ValueError(f"an order-{self.order} model counts n-grams up to length {self.order}")
+            raise ValueError(
+                f"an order-{self.order} model counts n-grams up to length {self.order}"
+            )
         ctx_id = self._context_ids(ids[:-1])[-1]
         if ctx_id < 0:
             return 0
