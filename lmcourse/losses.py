@@ -67,7 +67,7 @@ def logsumexp(logits: Any, axis: int = -1, keepdims: bool = False) -> Any:
 
 
 def log_softmax(logits: Any, axis: int = -1) -> Any:
-    """Numerically stable ``log(softmax(logits))``: ``logits - logsumexp(logits)``.
+    """Numerically stable ``log(softmax(logits))``: ``(z - max z) - log sum exp(z - max z)``.
 
     Args:
         logits: float tensor ``(..., V)`` (or with the classes on ``axis``).
@@ -77,8 +77,12 @@ def log_softmax(logits: Any, axis: int = -1) -> Any:
         Log-probabilities, the same shape as ``logits``; ``exp`` of it sums to 1 along
         ``axis``. Finite for any finite logits (e.g. 1000 or -1000).
     """
+    ops = _ops()
     logits = _float_logits(logits)
-    return logits - logsumexp(logits, axis=axis, keepdims=True)
+    # (z - m) - log sum exp(z - m): subtracting the max first keeps the small differences
+    # exact, where z - logsumexp(z) would round both terms at the size of the largest logit.
+    shifted = logits - ops.stop_gradient(ops.max(logits, axis=axis, keepdims=True))
+    return shifted - ops.log(ops.sum(ops.exp(shifted), axis=axis, keepdims=True))
 
 
 def naive_log_softmax(logits: Any, axis: int = -1) -> Any:

@@ -90,9 +90,7 @@ def plot_curves(
         xs = x.get(label) if isinstance(x, Mapping) else x
         xs = np.arange(len(ys)) if xs is None else np.asarray(xs, dtype=np.float64)
         if len(xs) != len(ys):
-            raise ValueError(
-                f"history {label!r} has {len(ys)} values but its x has {len(xs)}"
-            )
+            raise ValueError(f"history {label!r} has {len(ys)} values but its x has {len(xs)}")
         ax.plot(xs, ys, label=label)
     for i, (label, y) in enumerate((baselines or {}).items()):
         if math.isfinite(y) and (y > 0 or not logy):
@@ -152,7 +150,9 @@ def plot_heatmap(
         raise ValueError(f"plot_heatmap needs a 2-D matrix, got shape {m.shape}")
     for name, labels, size in (("xlabels", xlabels, m.shape[1]), ("ylabels", ylabels, m.shape[0])):
         if labels is not None and len(labels) != size:
-            raise ValueError(f"{name} has {len(labels)} labels for {size} entries of shape {m.shape}")
+            raise ValueError(
+                f"{name} has {len(labels)} labels for {size} entries of shape {m.shape}"
+            )
     fig, ax = _figure_and_axes(ax, figsize)
     image = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     if xlabels is not None:
