@@ -62,3 +62,9 @@ def test_chapter_runs_with_lmcourse_run_and_records_real_numbers(path, tmp_path)
         assert isinstance(value, str) or math.isfinite(value), name
     CHECKS.get(chapter.id, lambda r: None)(record["results"])
     assert seconds <= SMOKE_BUDGET_S, f"smoke run took {seconds:.0f} s (budget {SMOKE_BUDGET_S} s)"
+    # TensorFlow's start-up lines must not reach the learner's notebook (runtime.filtered_stderr)
+    executed = json.loads((out / f"{chapter.slug}.ipynb").read_text())
+    for cell in executed["cells"]:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", ""))
+            assert "absl::InitializeLog" not in text and "oneDNN custom operations" not in text, text
