@@ -117,7 +117,12 @@ def _kernel_manager_class() -> type:
     """A kernel manager that talks to the kernel over local IPC sockets, not TCP.
 
     Only the local machine is involved, and ipykernel >= 7 warns on every start over TCP.
+    The socket files go to the temp folder under a unique prefix (jupyter_client's default
+    is ``kernel-ipc-N`` in the notebook's folder) and are removed when the kernel stops.
     """
+    import tempfile
+    import uuid
+
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -125,6 +130,15 @@ def _kernel_manager_class() -> type:
         @default("transport")
         def _default_transport(self) -> str:
             return "ipc"
+
+        # Same name as jupyter_client's method: it is also called directly, not only as the
+        # trait default, and both must give the same prefix for the cleanup to find the files.
+        @default("ip")
+        def _ip_default(self) -> str:
+            if not hasattr(self, "_lmcourse_ipc_prefix"):
+                name = f"lmcourse-kernel-{uuid.uuid4().hex[:12]}"
+                self._lmcourse_ipc_prefix = os.path.join(tempfile.gettempdir(), name)
+            return self._lmcourse_ipc_prefix
 
     return IPCKernelManager
 

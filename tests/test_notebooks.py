@@ -10,7 +10,9 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +40,41 @@ def check_02(r):
     assert r["adam_loss"] < r["uniform_loss"]
 
 
-CHECKS = {"00": check_00, "01": check_01, "02": check_02}
+def check_03(r):
+    # BPE from scratch learns exactly the merges of HuggingFace's trainer, in order.
+    assert r["bpe_merges"] > 100 and r["bpe_merges_agree"] == r["bpe_merges"]
+    assert r["bpe_library_match"] == 1
+    # cleaning merges tokens; subwords trade sequence length for (almost) no unknowns
+    assert r["word_types_clean"] < r["word_types_raw"] and r["oov_rate_clean"] < r["oov_rate_raw"]
+    assert 100 < r["wordpiece_vocab_size"]
+    assert r["tokens_per_line_char"] > r["tokens_per_line_wordpiece"] > r["tokens_per_line_word"]
+    assert r["tokens_per_line_char"] > r["tokens_per_line_bpe"] > r["tokens_per_line_word"]
+    assert r["oov_rate_word"] > 0.05 > 0.001 > max(r["oov_rate_bpe"], r["oov_rate_wordpiece"])
+    # Chinese: words are fewer per line, but a larger vocabulary with more unseen tokens
+    assert r["zh_chars_per_line"] > r["zh_words_per_line"] > 0
+    assert r["zh_word_vocab"] > r["zh_char_vocab"] and r["zh_oov_word"] > 3 * r["zh_oov_char"]
+    assert r["zh_char_f1"] < 0.5 < 0.7 < r["zh_jieba_f1"] < r["zh_jieba_f1_nfkc"] < 0.95
+    # round trips, masks, tf.data
+    assert r["roundtrip_characters"] > 0.99 and r["roundtrip_bpe"] > 0.99 > r["roundtrip_wordpiece"]
+    assert r["mask_matches_keras"] == 1
+    assert r["tfdata_speedup"] > 3 and r["tfdata_cache_prefetch_speedup"] > 1.5
+
+
+def check_05(r):
+    for name in ("mha_vs_keras_max_abs_diff", "mha_vs_keras_masked_max_abs_diff",
+                 "mha_vs_keras_causal_max_abs_diff", "scratch_vs_package_max_abs_diff"):
+        assert r[name] < 1e-5, name
+    assert r["causal_leak_max_abs_diff"] <= 1e-6 and r["no_mask_leak_max_abs_diff"] > 1e-3
+    assert r["mask_as_bias_max_abs_diff"] < 1e-6 and r["padding_invariance_max_abs_diff"] < 1e-6
+    assert 0.9 < r["qk_var_over_dk"] < 1.1 and 0.9 < r["scaled_logit_var_dk1024"] < 1.1
+    assert r["entropy_raw_dk64"] < 0.5 * r["entropy_scaled_dk64"]
+    assert r["softmax_jacobian_raw_dk1024"] < 0.5 * r["softmax_jacobian_scaled_dk1024"]
+    assert r["family_attention_share"] > 2 * r["family_uniform_share"]
+    assert r["attention_memory_exponent"] == pytest.approx(2.0, abs=0.01)
+    assert r["attention_cost_exponent"] > 1.3  # the T^2 shows through the per-call overhead
+
+
+CHECKS = {"00": check_00, "01": check_01, "02": check_02, "03": check_03, "05": check_05}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -62,6 +98,9 @@ def test_chapter_runs_with_lmcourse_run_and_records_real_numbers(path, tmp_path)
         assert isinstance(value, str) or math.isfinite(value), name
     CHECKS.get(chapter.id, lambda r: None)(record["results"])
     assert seconds <= SMOKE_BUDGET_S, f"smoke run took {seconds:.0f} s (budget {SMOKE_BUDGET_S} s)"
+    # the kernel's IPC sockets are removed, and none were made beside the notebooks
+    assert not list(Path(tempfile.gettempdir()).glob("lmcourse-kernel-*"))
+    assert not list(CHAPTERS_DIR.glob("kernel-ipc*"))
     # TensorFlow's start-up lines must not reach the learner's notebook (runtime.filtered_stderr)
     executed = json.loads((out / f"{chapter.slug}.ipynb").read_text())
     for cell in executed["cells"]:
