@@ -78,6 +78,178 @@ _CHAPTERS = [
             "full": {"epochs": 10_000, "learning_rate": 100.0, "batch_size": 512},
         },
     ),
+    Chapter(
+        id="03",
+        slug="03_text_preprocessing",
+        title="Text preprocessing: cleaning, char/word/WordPiece/BPE tokenizers, Chinese, tf.data",
+        params={
+            "train_fraction": Param(
+                float,
+                "fraction of the training plays' text (a prefix) the tokenizers are trained on",
+                min=0.0,
+                max=1.0,
+                min_exclusive=True,
+            ),
+            "vocab_size": Param(
+                int,
+                "WordPiece vocabulary size asked for (BPE is compared at the size WordPiece "
+                "gets); the vocabulary-size sweep goes up to twice this",
+                min=100,
+                max=30_000,
+            ),
+            "zh_lines": Param(
+                int, "Chinese reviews (of 35,123) compared by character and by word (jieba); a fifth as "
+                "many hand-segmented news paragraphs score jieba",
+                min=100, max=35_123,
+            ),
+            "seq_len": Param(
+                int, "characters per language-model window in the tf.data section", min=1,
+                max=10_000,
+            ),
+            "batch_size": Param(
+                int, "windows per batch in the tf.data throughput comparison", min=1, max=4096
+            ),
+        },
+        # Training WordPiece (keras-hub's learner, ~35 s on all the training plays) dominates.
+        profiles={
+            "smoke": {"train_fraction": 0.03, "vocab_size": 400, "zh_lines": 1500,
+                      "seq_len": 100, "batch_size": 64},
+            "standard": {"train_fraction": 1.0, "vocab_size": 4000, "zh_lines": 10_000,
+                         "seq_len": 100, "batch_size": 64},
+            "full": {"train_fraction": 1.0, "vocab_size": 8000, "zh_lines": 35_123,
+                     "seq_len": 100, "batch_size": 64},
+        },
+    ),
+    Chapter(
+        id="04",
+        slug="04_rnn_lstm",
+        title="RNN and LSTM: recurrence from scratch, BPTT, a character LSTM language model",
+        params={
+            "epochs": Param(int, "training epochs of the char-LSTM", min=1, max=10_000),
+            "steps_per_epoch": Param(
+                int, "training batches per epoch (0: one pass over the training text)",
+                min=0, max=1_000_000,
+            ),
+            "seq_len": Param(
+                int, "characters per training sequence (backpropagation through time)",
+                min=2, max=10_000,
+            ),
+            "batch_size": Param(int, "sequences per training batch", min=1, max=100_000),
+            "embed_dim": Param(int, "size of each character's embedding", min=1, max=4096),
+            "units": Param(int, "hidden size of both LSTM layers", min=1, max=8192),
+            "learning_rate": Param(
+                float, "Adam's peak learning rate (cosine decay to 5% of it)",
+                min=0.0, max=1.0, min_exclusive=True,
+            ),
+            "train_chars": Param(
+                int, "characters of training text used (0: all of it)", min=0, max=100_000_000
+            ),
+            "val_chars": Param(
+                int, "characters of validation text scored (0: all of it)", min=0,
+                max=100_000_000,
+            ),
+            "ngram_order": Param(
+                int, "order of the interpolated character n-gram baseline", min=1, max=12
+            ),
+        },
+        profiles={
+            "smoke": {"epochs": 1, "steps_per_epoch": 100, "seq_len": 50, "batch_size": 32,
+                      "embed_dim": 16, "units": 32, "learning_rate": 0.02,
+                      "train_chars": 200_000, "val_chars": 20_000, "ngram_order": 3},
+            "standard": {"epochs": 10, "steps_per_epoch": 200, "seq_len": 100, "batch_size": 64,
+                         "embed_dim": 64, "units": 256, "learning_rate": 0.004,
+                         "train_chars": 0, "val_chars": 0, "ngram_order": 5},
+            "full": {"epochs": 40, "steps_per_epoch": 200, "seq_len": 256, "batch_size": 128,
+                     "embed_dim": 128, "units": 512, "learning_rate": 0.002,
+                     "train_chars": 0, "val_chars": 0, "ngram_order": 7},
+        },
+    ),
+    Chapter(
+        id="05",
+        slug="05_attention",
+        title="Attention from scratch: scaled dot-product, masks as biases, multi-head",
+        params={
+            "d_model": Param(
+                int,
+                "size of the word vectors and of the multi-head attention's inputs; num_heads "
+                "must divide it (d_model / num_heads is each head's d_k)",
+                min=8,
+                max=512,
+            ),
+            "num_heads": Param(int, "heads of the multi-head attention", min=1, max=64),
+            "max_seq_len": Param(
+                int,
+                "longest sequence in the cost sweep (64, 128, ... up to this); the attention "
+                "weights take 16 * num_heads * max_seq_len**2 bytes",
+                min=256,
+                max=16_384,
+            ),
+            "vocab_size": Param(
+                int,
+                "most frequent training words that get count-based (PPMI-SVD) word vectors",
+                min=1000,
+                max=10_000,
+            ),
+        },
+        # Nothing is trained; the cost sweep (time ~ max_seq_len**2) and the eigendecomposition
+        # of the vocab_size x vocab_size PPMI matrix (~ vocab_size**3) set the run time.
+        profiles={
+            "smoke": {"d_model": 32, "num_heads": 4, "max_seq_len": 1024, "vocab_size": 1000},
+            "standard": {"d_model": 64, "num_heads": 4, "max_seq_len": 2048, "vocab_size": 2000},
+            "full": {"d_model": 128, "num_heads": 8, "max_seq_len": 4096, "vocab_size": 4000},
+        },
+    ),
+    Chapter(
+        id="06",
+        slug="06_transformer_gpt",
+        title="The Transformer and a mini-GPT: positions, blocks, GPT vs LSTM, KV-cache generation",
+        params={
+            "d_model": Param(
+                int, "size of the GPT's token vectors; num_heads must divide it", min=8, max=2048
+            ),
+            "num_heads": Param(int, "attention heads per block", min=1, max=64),
+            "num_layers": Param(int, "Transformer blocks of the GPT", min=1, max=48),
+            "seq_len": Param(
+                int, "context window: characters per training sequence (both models) and the "
+                "GPT's longest input", min=8, max=4096,
+            ),
+            "batch_size": Param(int, "sequences per training batch (both models)", min=1,
+                                max=4096),
+            "steps": Param(
+                int, "training steps of each model: the token budget is steps * batch_size * "
+                "seq_len characters, the same for the GPT and the LSTM", min=10, max=1_000_000,
+            ),
+            "learning_rate": Param(
+                float, "the GPT's peak AdamW learning rate (warm-up, then cosine decay to 10%)",
+                min=0.0, max=1.0, min_exclusive=True,
+            ),
+            "dropout": Param(float, "the GPT's dropout rate", min=0.0, max=0.9),
+            "lstm_units": Param(
+                int, "hidden size of both layers of chapter 04's LSTM, trained for comparison",
+                min=8, max=8192,
+            ),
+            "train_chars": Param(
+                int, "characters of training text used (0: all of it)", min=0,
+                max=100_000_000,
+            ),
+            "val_chars": Param(
+                int, "characters of validation text scored at the end (0: all of it)", min=0,
+                max=100_000_000,
+            ),
+        },
+        # Training the GPT and the LSTM for the same token budget dominates the run time.
+        profiles={
+            "smoke": {"d_model": 32, "num_heads": 2, "num_layers": 2, "seq_len": 32,
+                      "batch_size": 16, "steps": 150, "learning_rate": 0.003, "dropout": 0.0,
+                      "lstm_units": 32, "train_chars": 200_000, "val_chars": 20_000},
+            "standard": {"d_model": 128, "num_heads": 4, "num_layers": 4, "seq_len": 128,
+                         "batch_size": 32, "steps": 1200, "learning_rate": 0.002,
+                         "dropout": 0.0, "lstm_units": 256, "train_chars": 0, "val_chars": 0},
+            "full": {"d_model": 384, "num_heads": 6, "num_layers": 6, "seq_len": 256,
+                     "batch_size": 64, "steps": 5000, "learning_rate": 0.001, "dropout": 0.2,
+                     "lstm_units": 512, "train_chars": 0, "val_chars": 0},
+        },
+    ),
 ]
 
 CHAPTERS: dict[str, Chapter] = {c.id: c for c in _CHAPTERS}

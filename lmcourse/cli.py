@@ -5,6 +5,7 @@
     lmcourse run all --profile smoke
     lmcourse doctor
     lmcourse data
+    lmcourse bench gpt [--config cpu|full] [...]   (runs benchmarks/gpt_char.py)
 
 Every argument of ``run`` is validated before a kernel starts or a folder is created, so a
 typo fails in milliseconds with one line and leaves nothing behind.
@@ -266,6 +267,21 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCHMARKS = {"gpt": "gpt_char.py"}
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run a benchmark script of the checkout's ``benchmarks/`` folder with the given options."""
+    import subprocess
+
+    from lmcourse.chapters import REPO_ROOT
+
+    script = REPO_ROOT / "benchmarks" / BENCHMARKS[args.name]
+    if not script.is_file():
+        raise CLIError(f"{script} is missing: benchmarks run from a git checkout of the course")
+    return subprocess.call([sys.executable, str(script), *args.options])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lmcourse", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -283,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     sub.add_parser("doctor", help="versions, backend, devices, data checks").set_defaults(func=cmd_doctor)
     sub.add_parser("data", help="the shipped data files and their checks").set_defaults(func=cmd_data)
+    bench = sub.add_parser("bench", help="run a benchmark (benchmarks/README.md)",
+                           description="Options after the name go to the script: "
+                           "lmcourse bench gpt --help")
+    bench.add_argument("name", choices=sorted(BENCHMARKS))
+    bench.add_argument("options", nargs=argparse.REMAINDER, help="options of the script")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -60,6 +60,20 @@ def check_03(r):
     assert r["tfdata_speedup"] > 3 and r["tfdata_cache_prefetch_speedup"] > 1.5
 
 
+def check_04(r):
+    # the from-scratch recurrences are the Keras layers
+    assert r["rnn_vs_keras_max_abs_diff"] < 1e-5
+    assert r["lstm_vs_keras_max_abs_diff"] < 1e-5
+    # baselines are sane, and the LSTM learned something in its few smoke steps
+    uniform = math.log(r["char_vocab_size"])
+    assert r["ngram_val_loss"] < r["unigram_val_loss"] < uniform
+    assert r["lstm_val_loss"] < uniform - 0.5, "the LSTM is no better than guessing uniformly"
+    assert r["lstm_val_loss"] < r["unigram_val_loss"], "the LSTM did not beat character frequencies"
+    for model in ("lstm", "ngram"):
+        assert r[f"{model}_val_perplexity"] == pytest.approx(math.exp(r[f"{model}_val_loss"]))
+    assert r["lstm_steps_per_s"] > 0
+
+
 def check_05(r):
     for name in ("mha_vs_keras_max_abs_diff", "mha_vs_keras_masked_max_abs_diff",
                  "mha_vs_keras_causal_max_abs_diff", "scratch_vs_package_max_abs_diff"):
@@ -74,7 +88,26 @@ def check_05(r):
     assert r["attention_cost_exponent"] > 1.3  # the T^2 shows through the per-call overhead
 
 
-CHECKS = {"00": check_00, "01": check_01, "02": check_02, "03": check_03, "05": check_05}
+def check_06(r):
+    # the from-scratch pieces are the library's
+    for name in ("sinusoidal_vs_keras_hub_max_abs_diff", "layernorm_vs_keras_max_abs_diff",
+                 "block_vs_keras_hub_max_abs_diff", "permutation_equivariance_max_abs_diff"):
+        assert r[name] < 1e-5, name
+    assert r["causal_leak_max_abs_diff"] <= 1e-6, "the GPT sees the future"
+    # the cache changes nothing but the speed; keras-hub's greedy sampler agrees with ours
+    assert r["kv_cache_max_abs_diff"] < 1e-5 and r["kv_cache_same_text"] == 1
+    assert r["keras_hub_greedy_agrees"] == 1
+    assert r["kv_cache_speedup"] > 0.5  # tiny smoke models are overhead-bound; standard: > 2
+    # both models learned on the same budget; the GPT beats character frequencies
+    assert r["gpt_val_loss"] < r["unigram_val_loss"] - 0.3, "the GPT did not beat the unigram"
+    assert r["lstm_val_loss"] < r["unigram_val_loss"] + 0.1
+    for model in ("gpt", "lstm"):
+        assert r[f"{model}_val_perplexity"] == pytest.approx(math.exp(r[f"{model}_val_loss"]))
+        assert r[f"{model}_params"] > 1000 and r[f"{model}_tokens_per_s"] > 0
+
+
+CHECKS = {"00": check_00, "01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05,
+          "06": check_06}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
