@@ -8,11 +8,10 @@ model or the metric is broken.
 
 import json
 import math
+import os
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -115,10 +114,12 @@ def test_chapter_runs_with_lmcourse_run_and_records_real_numbers(path, tmp_path)
     chapter = get_chapter(path.stem)
     out = tmp_path / "run"
     start = time.perf_counter()
+    scratch = tmp_path / "tmp"  # the run's own temp folder: its kernel sockets go here
+    scratch.mkdir()
     proc = subprocess.run(
         [sys.executable, "-m", "lmcourse.cli", "run", chapter.id, "--profile", "smoke",
          "-p", "seed=7", "--output", str(out), "--json", "--no-progress"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "TMPDIR": str(scratch)},
     )
     seconds = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -132,7 +133,7 @@ def test_chapter_runs_with_lmcourse_run_and_records_real_numbers(path, tmp_path)
     CHECKS.get(chapter.id, lambda r: None)(record["results"])
     assert seconds <= SMOKE_BUDGET_S, f"smoke run took {seconds:.0f} s (budget {SMOKE_BUDGET_S} s)"
     # the kernel's IPC sockets are removed, and none were made beside the notebooks
-    assert not list(Path(tempfile.gettempdir()).glob("lmcourse-kernel-*"))
+    assert not list(scratch.glob("lmcourse-kernel-*"))
     assert not list(CHAPTERS_DIR.glob("kernel-ipc*"))
     # TensorFlow's start-up lines must not reach the learner's notebook (runtime.filtered_stderr)
     executed = json.loads((out / f"{chapter.slug}.ipynb").read_text())
