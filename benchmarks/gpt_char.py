@@ -276,6 +276,9 @@ def main(argv=None) -> int:
     cfg["batch_size"] = args.batch_size or cfg["batch_size"]
     cfg["eval_every"] = min(cfg["eval_every"], cfg["steps"])
 
+    from lmcourse import runtime
+
+    runtime.import_framework()  # TensorFlow's start-up log lines filtered out
     import keras
 
     from lmcourse.models.transformer import training_flops_per_token
