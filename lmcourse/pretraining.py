@@ -1,0 +1,283 @@
+"""Pretraining a mini-BERT on unlabelled text, and the artifact that fine-tuning starts from.
+
+Chapter 07 walks through these steps one cell at a time; chapter 08 calls
+:func:`load_or_pretrain`, which loads chapter 07's encoder or, when it is missing, pretrains a
+small one on the spot (and says so), so that every chapter runs on its own.
+
+The pieces::
+
+    texts --learn_wordpiece_vocabulary--> vocabulary --FastWordPiece--> ids per sentence
+        --nsp_pairs + pack_batch--> [CLS] A [SEP] B [SEP] inputs (+ is-next labels)
+        --MaskedLMBatches--> masked batches --build_pretrainer + fit--> encoder
+        --save_pretrained--> <artifacts>/mini_bert-<profile>/{encoder.keras, vocab.txt, metadata.json}
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lmcourse import pipelines, text
+
+ARTIFACTS_ENV = "LMCOURSE_ARTIFACTS"
+
+
+def artifacts_root() -> Path:
+    """Where chapters leave models for later chapters: ``$LMCOURSE_ARTIFACTS``, else
+    ``runs/artifacts`` in the course checkout (whatever the current directory)."""
+    env = os.environ.get(ARTIFACTS_ENV)
+    if env:
+        return Path(env)
+    from lmcourse.chapters import REPO_ROOT
+
+    return REPO_ROOT / "runs" / "artifacts"
+
+
+def encoder_dir(profile: str) -> Path:
+    """The folder of the mini-BERT pretrained under ``profile`` (one per profile, so a smoke
+    run never replaces a standard encoder)."""
+    return artifacts_root() / f"mini_bert-{profile}"
+
+
+@dataclass
+class PretrainingData:
+    """What the pretraining loop reads, built by :func:`prepare`.
+
+    Attributes:
+        vocabulary: WordPiece tokens in id order (``[PAD]`` = 0).
+        tokenizer: a :class:`lmcourse.text.FastWordPiece` over it.
+        inputs: ``{"token_ids", "segment_ids", "padding_mask"}``, each ``(N, S)`` int32:
+            ``[CLS] A [SEP] B [SEP]`` sentence pairs.
+        nsp_labels: ``(N,)`` 1 = B follows A in the review, 0 = B is from another review.
+        ids: the special ids: ``{"[PAD]": 0, "[CLS]": 4, ...}``.
+    """
+
+    vocabulary: list[str]
+    tokenizer: Any
+    inputs: dict[str, np.ndarray]
+    nsp_labels: np.ndarray
+    ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def special_ids(self) -> list[int]:
+        return sorted(self.ids.values())
+
+    def max_predictions(self, rate: float = 0.15) -> int:
+        """Prediction slots per sequence: ``ceil(rate * S)`` (BERT: 20 for S = 128)."""
+        return int(np.ceil(rate * self.inputs["token_ids"].shape[1]))
+
+
+def split_documents(tokenizer, texts: Sequence[str]) -> list[list[np.ndarray]]:
+    """Each text as a list of sentences, each sentence an array of token ids."""
+    sentences = [pipelines.split_sentences(t) for t in texts]
+    flat = [s for doc in sentences for s in doc]
+    encoded = pipelines.tokenize_texts(tokenizer, flat)
+    out, i = [], 0
+    for doc in sentences:
+        out.append([e for e in encoded[i : i + len(doc)] if len(e)])
+        i += len(doc)
+    return out
+
+
+def make_pairs(documents: list[list[np.ndarray]], n_examples: int, *, seq_len: int,
+               ids: dict[str, int], seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``n_examples`` NSP pairs packed to ``seq_len``: passes over the documents with fresh
+    split points and partners each pass, until there are enough."""
+    rng = np.random.default_rng(seed)
+    a_all: list[np.ndarray] = []
+    b_all: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    segment_len = seq_len - 3  # pack_pair cuts the longer segment first
+    while sum(map(len, labels)) < n_examples:
+        a, b, y = pipelines.nsp_pairs(documents, rng=rng, segment_len=segment_len)
+        a_all += a
+        b_all += b
+        labels.append(y)
+    inputs = pipelines.pack_batch(a_all[:n_examples], b_all[:n_examples], seq_len=seq_len,
+                                  cls_id=ids[text.CLS], sep_id=ids[text.SEP], pad_id=ids[text.PAD])
+    return inputs, np.concatenate(labels)[:n_examples]
+
+
+def prepare(texts: Sequence[str], *, vocab_size: int, seq_len: int, n_examples: int,
+            seed: int = 0, vocabulary: Sequence[str] | None = None) -> PretrainingData:
+    """Vocabulary (learned unless given), tokenization, sentence pairs: everything before training.
+
+    Raises:
+        ValueError: no texts, or texts with too few multi-sentence documents for pairs.
+    """
+    if len(texts) == 0:
+        raise ValueError("no texts to pretrain on: pass a non-empty list of strings")
+    vocab = list(vocabulary) if vocabulary is not None else text.learn_wordpiece_vocabulary(
+        texts, vocab_size)
+    ids = text.check_specials(vocab, (text.PAD, text.UNK_TOKEN, text.CLS, text.SEP, text.MASK))
+    tokenizer = text.FastWordPiece(vocab)
+    documents = split_documents(tokenizer, texts)
+    inputs, labels = make_pairs(documents, n_examples, seq_len=seq_len, ids=ids, seed=seed)
+    return PretrainingData(vocabulary=vocab, tokenizer=tokenizer, inputs=inputs,
+                           nsp_labels=labels, ids=ids)
+
+
+def batches(data: PretrainingData, *, batch_size: int, seed: int, nsp: bool = True,
+            start: int = 0, stop: int | None = None, shuffle: bool = True):
+    """:class:`lmcourse.pipelines.MaskedLMBatches` over examples ``start:stop`` of ``data``."""
+    sl = slice(start, stop)
+    return pipelines.MaskedLMBatches(
+        {k: v[sl] for k, v in data.inputs.items()}, batch_size=batch_size,
+        vocab_size=len(data.vocabulary), mask_id=data.ids[text.MASK],
+        special_ids=data.special_ids, max_predictions=data.max_predictions(), seed=seed,
+        nsp_labels=data.nsp_labels[sl] if nsp else None, shuffle=shuffle)
+
+
+def compile_pretrainer(model, *, learning_rate: float, total_steps: int, nsp: bool,
+                       warmup_fraction: float = 0.1, weight_decay: float = 0.01) -> None:
+    """AdamW with linear warm-up and decay (BERT's recipe); MLM loss (+ NSP loss), accuracies."""
+    import keras
+
+    from lmcourse.training import WarmupLinearDecay
+
+    schedule = WarmupLinearDecay(peak=learning_rate, warmup_steps=max(1, int(warmup_fraction * total_steps)),
+                                 total_steps=max(1, total_steps))
+    # The MLM loss averages over the real predictions only (unused slots weigh 0), and its
+    # accuracy must be a *weighted* metric: plain metrics ignore sample weights.
+    loss = {"mlm": keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, reduction="mean_with_sample_weight")}
+    weighted = {"mlm": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]}
+    metrics = {}
+    if nsp:
+        loss["nsp"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        metrics["nsp"] = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay, global_clipnorm=1.0),
+        loss=loss, metrics=metrics or None, weighted_metrics=weighted,
+    )
+
+
+@dataclass
+class Pretrained:
+    """A pretraining run's outcome: the encoder, its vocabulary, per-epoch history, numbers."""
+
+    encoder: Any
+    pretrainer: Any
+    vocabulary: list[str]
+    history: dict[str, list[float]]
+    metrics: dict[str, float]
+    seconds: float
+
+
+def pretrain(
+    data: PretrainingData,
+    *,
+    d_model: int,
+    num_heads: int,
+    num_layers: int,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    nsp: bool = True,
+    dropout: float = 0.1,
+    val_examples: int = 512,
+    epochs: int = 1,
+    seed: int = 0,
+    run_dir: str | Path | None = None,
+    name: str = "mini_bert",
+    print_fn: Callable[..., Any] = print,
+) -> Pretrained:
+    """Build a mini-BERT and pretrain it with masked-LM (and next-sentence) losses.
+
+    The first ``val_examples`` pairs are held out (scored at the end of every epoch); the
+    rest train for ``steps`` batches in all, split over ``epochs`` so the learning curve has
+    points (each epoch masks anew).
+
+    Returns:
+        :class:`Pretrained`; ``metrics`` has ``mlm_loss``/``mlm_accuracy`` (and
+        ``nsp_accuracy``) on the held-out pairs.
+    """
+    import keras
+
+    from lmcourse import training
+    from lmcourse.models import bert
+
+    n = len(data.nsp_labels)
+    if val_examples >= n:
+        raise ValueError(f"val_examples={val_examples} leaves no training pairs of {n}")
+    keras.utils.set_random_seed(seed)
+    seq_len = data.inputs["token_ids"].shape[1]
+    encoder = bert.build_bert_encoder(
+        len(data.vocabulary), max_length=seq_len, d_model=d_model, num_heads=num_heads,
+        num_layers=num_layers, dropout=dropout)
+    pretrainer = bert.build_pretrainer(encoder, nsp=nsp)
+    compile_pretrainer(pretrainer, learning_rate=learning_rate, total_steps=steps, nsp=nsp)
+    train = batches(data, batch_size=batch_size, seed=seed, nsp=nsp, start=val_examples)
+    val = batches(data, batch_size=min(batch_size, val_examples), seed=seed + 1, nsp=nsp,
+                  stop=val_examples, shuffle=False)
+    steps_per_epoch = max(1, steps // epochs)
+    start = time.perf_counter()
+    if run_dir is not None:
+        history = training.fit(pretrainer, train, val, epochs=epochs, run_dir=run_dir, name=name,
+                               steps_per_epoch=steps_per_epoch, resume=False, checkpoint=False,
+                               print_fn=print_fn)
+    else:
+        logger = training.ProgressLogger(epochs, print_fn=print_fn)
+        history = pretrainer.fit(train, validation_data=val, epochs=epochs, verbose=0,
+                                 steps_per_epoch=steps_per_epoch, callbacks=[logger]).history
+    seconds = time.perf_counter() - start
+    scores = pretrainer.evaluate(val, verbose=0, return_dict=True)
+    metrics = {"mlm_loss": float(scores["mlm_loss"]),
+               "mlm_accuracy": float(scores["mlm_accuracy"])}
+    if nsp:
+        metrics["nsp_accuracy"] = float(scores["nsp_accuracy"])
+    return Pretrained(encoder=encoder, pretrainer=pretrainer, vocabulary=list(data.vocabulary),
+                      history=history, metrics=metrics, seconds=seconds)
+
+
+def load_or_pretrain(
+    profile: str,
+    *,
+    texts: Sequence[str],
+    fallback: dict[str, Any],
+    seed: int = 0,
+    print_fn: Callable[..., Any] = print,
+) -> tuple[Any, list[str], dict[str, Any], bool]:
+    """The encoder chapter 07 saved for ``profile``, or a small one pretrained here.
+
+    Args:
+        profile: whose artifact to look for (:func:`encoder_dir`).
+        texts: unlabelled texts to pretrain on if there is no artifact.
+        fallback: :func:`prepare` and :func:`pretrain` settings for that case (``vocab_size``,
+            ``seq_len``, ``n_examples``, ``d_model``, ``num_heads``, ``num_layers``,
+            ``steps``, ``batch_size``, ``learning_rate``).
+
+    Returns:
+        ``(encoder, vocabulary, metadata, pretrained_here)``.
+    """
+    from lmcourse.models import bert
+
+    folder = encoder_dir(profile)
+    own = folder.with_name(folder.name + "-fallback")
+    if (folder / "metadata.json").is_file():
+        encoder, vocab, meta = bert.load_pretrained(folder)
+        print_fn(f"loaded the mini-BERT that chapter 07 pretrained ({profile} profile) from {folder}")
+        return encoder, vocab, meta, False
+    if (own / "metadata.json").is_file():
+        encoder, vocab, meta = bert.load_pretrained(own)
+        print_fn(f"no encoder from chapter 07 at {folder}; loaded the small one an earlier run "
+                 f"of this chapter pretrained, from {own}. Run chapter 07 ({profile}) for the real one.")
+        return encoder, vocab, meta, True
+    print_fn(f"no pretrained encoder at {folder}: pretraining a small one here "
+             f"({fallback['steps']} steps, saved to {own}). Run chapter 07 with the {profile} "
+             "profile first for the real one.")
+    prep_keys = ("vocab_size", "seq_len", "n_examples")
+    data = prepare(texts, seed=seed, **{k: fallback[k] for k in prep_keys})
+    result = pretrain(data, seed=seed, print_fn=print_fn,
+                      **{k: v for k, v in fallback.items() if k not in prep_keys})
+    meta = {"profile": profile, "pretrained_by": "chapter 08 (fallback)", **result.metrics,
+            "steps": fallback["steps"], "seconds": result.seconds}
+    bert.save_pretrained(result.encoder, result.vocabulary, own, meta)
+    encoder, vocab, meta = bert.load_pretrained(own)
+    return encoder, vocab, meta, True

@@ -1,0 +1,121 @@
+"""BERT inputs: packing, the 80/10/10 masking (own vs keras-hub), NSP pairs, batches."""
+
+import numpy as np
+import pytest
+
+from lmcourse import pipelines as P
+
+PAD, UNK, CLS, SEP, MASK = 0, 1, 4, 5, 6
+SPECIALS = (0, 1, 2, 3, 4, 5, 6)
+
+
+def _packed_batch(n=4000, seq_len=128, vocab=5000, seed=0):
+    rng = np.random.default_rng(seed)
+    texts = [rng.integers(7, vocab, int(rng.integers(10, seq_len))) for _ in range(n)]
+    return P.pack_batch(texts, seq_len=seq_len, cls_id=CLS, sep_id=SEP)
+
+
+def test_pack_pair_layout_and_longest_first_truncation():
+    ids, seg, pad = P.pack_pair([10, 11], [20, 21, 22], seq_len=10, cls_id=CLS, sep_id=SEP)
+    assert ids.tolist() == [CLS, 10, 11, SEP, 20, 21, 22, SEP, 0, 0]
+    assert seg.tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 0, 0]
+    assert pad.tolist() == [1] * 8 + [0, 0]
+    ids, seg, _ = P.pack_pair(list(range(10, 20)), [30, 31], seq_len=8, cls_id=CLS, sep_id=SEP)
+    assert ids.tolist() == [CLS, 10, 11, 12, SEP, 30, 31, SEP]  # the longer one was cut
+    with pytest.raises(ValueError, match="seq_len=3 cannot hold"):
+        P.pack_pair([1], [2], seq_len=3, cls_id=CLS, sep_id=SEP)
+    with pytest.raises(ValueError, match="the split is empty"):
+        P.pack_batch([], seq_len=8, cls_id=CLS, sep_id=SEP)
+
+
+def test_mask_tokens_follows_the_80_10_10_rule():
+    batch = _packed_batch()
+    ids = batch["token_ids"]
+    out = P.mask_tokens(ids, rng=np.random.default_rng(1), vocab_size=5000, mask_id=MASK,
+                        special_ids=SPECIALS, max_predictions=20)
+    stats = P.masking_stats(ids, out, mask_id=MASK, special_ids=SPECIALS)
+    # 4000 x ~60 tokens: about 36k predictions; 3 standard errors of 80% is 0.6 points
+    assert abs(stats["selected"] - 0.15) < 0.01
+    assert abs(stats["masked"] - 0.8) < 0.01
+    assert abs(stats["random"] - 0.1) < 0.01 and abs(stats["kept"] - 0.1) < 0.01
+    # specials are never chosen, targets are the original ids, unused slots weigh 0
+    w = out["mask_weights"] > 0
+    rows = np.arange(len(ids))[:, None].repeat(20, 1)
+    chosen = ids[rows[w], out["mask_positions"][w]]
+    assert not np.isin(chosen, SPECIALS).any()
+    assert (out["mask_ids"][w] == chosen).all() and (out["mask_ids"][~w] == 0).all()
+    # only chosen positions change
+    changed = out["token_ids"] != ids
+    changed[rows[w], out["mask_positions"][w]] = False
+    assert not changed.any()
+    # seeded: the same generator state gives the same masking
+    again = P.mask_tokens(ids, rng=np.random.default_rng(1), vocab_size=5000, mask_id=MASK,
+                          special_ids=SPECIALS, max_predictions=20)
+    assert all((again[k] == out[k]).all() for k in out)
+
+
+def test_own_masking_matches_keras_hub_statistically():
+    batch = _packed_batch()
+    kw = dict(vocab_size=5000, mask_id=MASK, special_ids=SPECIALS, max_predictions=20)
+    own = P.masking_stats(batch["token_ids"], P.mask_tokens(batch["token_ids"],
+                          rng=np.random.default_rng(2), **kw), mask_id=MASK, special_ids=SPECIALS)
+    hub = P.masking_stats(batch["token_ids"], P.keras_hub_mask_tokens(batch["token_ids"], seed=2, **kw),
+                          mask_id=MASK, special_ids=SPECIALS)
+    for key in ("selected", "masked", "random", "kept"):
+        assert abs(own[key] - hub[key]) < 0.015, (key, own[key], hub[key])
+
+
+def test_masking_rejects_bad_rates():
+    with pytest.raises(ValueError, match="mask_rate \\+ random_rate <= 1"):
+        P.mask_tokens(np.zeros((2, 4), int), rng=np.random.default_rng(), vocab_size=10,
+                      mask_id=MASK, special_ids=SPECIALS, max_predictions=2, mask_rate=0.95)
+
+
+def test_nsp_pairs_are_half_true_and_true_pairs_continue_the_document():
+    rng = np.random.default_rng(0)
+    # document d has sentences [d*100 + s] so a token tells its document and sentence
+    docs = [[np.array([d * 100 + s] * 3) for s in range(4)] for d in range(1, 400)]
+    a, b, labels = P.nsp_pairs(docs, rng=rng, segment_len=20)
+    assert len(a) == len(b) == len(labels) == 399 and 0.42 < labels.mean() < 0.58
+    for x, y, label in zip(a, b, labels, strict=True):
+        same_doc = x[0] // 100 == y[0] // 100
+        assert same_doc == bool(label)
+        if label:
+            assert y[0] == x[-1] + 1  # B starts with the sentence after A's last one
+    with pytest.raises(ValueError, match="at least two documents"):
+        P.nsp_pairs([[np.array([1])]], rng=rng, segment_len=5)
+
+
+def test_split_sentences():
+    assert P.split_sentences("Great film. I loved it! Would I watch again? Yes.") == [
+        "Great film.", "I loved it!", "Would I watch again?", "Yes."]
+
+
+def test_masked_lm_batches_remask_each_epoch_and_are_reproducible():
+    batch = _packed_batch(n=64, seq_len=32)
+    labels = np.arange(64) % 2
+    kw = dict(batch_size=16, vocab_size=5000, mask_id=MASK, special_ids=SPECIALS,
+              max_predictions=5, seed=3, nsp_labels=labels)
+    ds = P.MaskedLMBatches(batch, **kw)
+    assert len(ds) == 4
+    x, y, w = ds[0]
+    assert x["token_ids"].shape == (16, 32) and x["mask_positions"].shape == (16, 5)
+    assert y["mlm"].shape == (16, 5) and y["nsp"].shape == (16,) and w["mlm"].shape == (16, 5)
+    x2 = P.MaskedLMBatches(batch, **kw)[0][0]
+    assert (x2["token_ids"] == x["token_ids"]).all()
+    ds.on_epoch_end()
+    assert not (ds[0][0]["token_ids"] == x["token_ids"]).all()
+
+
+def test_classification_batches_check_labels_and_sizes():
+    batch = _packed_batch(n=10, seq_len=16)
+    ds = P.ClassificationBatches(batch, [0, 1] * 5, batch_size=4)
+    assert len(ds) == 3 and ds[2][0]["token_ids"].shape == (2, 16)  # evaluation keeps all
+    assert len(P.ClassificationBatches(batch, [0, 1] * 5, batch_size=4, shuffle=True)) == 2
+    with pytest.raises(ValueError, match=r"only 0 \(negative\) and 1 \(positive\), found \[2\]"):
+        P.ClassificationBatches(batch, [0, 1, 2] + [0] * 7, batch_size=4)
+    with pytest.raises(ValueError, match="10 inputs but 9 labels"):
+        P.ClassificationBatches(batch, [0] * 9, batch_size=4)
+    empty = {k: v[:0] for k, v in batch.items()}
+    with pytest.raises(ValueError, match="the split is empty"):
+        P.ClassificationBatches(empty, [], batch_size=4)
