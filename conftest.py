@@ -15,3 +15,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Checkpoints and logs of notebook runs under nbval go to a scratch folder, not the checkout.
 os.environ.setdefault("LMCOURSE_RUN_DIR", tempfile.mkdtemp(prefix="lmcourse-nbval-"))
+# Models one chapter leaves for the next (chapter 07's encoder for chapter 08) go to a scratch
+# folder shared by this test session, never into the checkout's runs/artifacts.
+os.environ.setdefault("LMCOURSE_ARTIFACTS", tempfile.mkdtemp(prefix="lmcourse-artifacts-"))

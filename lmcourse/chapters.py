@@ -250,6 +250,93 @@ _CHAPTERS = [
                      "lstm_units": 512, "train_chars": 0, "val_chars": 0},
         },
     ),
+    Chapter(
+        id="07",
+        slug="07_pretraining_mlm",
+        title="Pretraining a mini-BERT: WordPiece, masked LM 80/10/10, next-sentence pairs",
+        params={
+            "train_reviews": Param(
+                int, "training-split reviews whose text (never their labels) is the "
+                "pretraining corpus (0: all 20,000)", min=0, max=1_000_000,
+            ),
+            "vocab_size": Param(int, "WordPiece vocabulary size, special tokens included",
+                                min=200, max=100_000),
+            "seq_len": Param(
+                int, "tokens per input ([CLS] A [SEP] B [SEP]); also the longest input the "
+                "encoder reads in chapter 08", min=16, max=2048,
+            ),
+            "d_model": Param(int, "size of the encoder's vectors; num_heads must divide it",
+                             min=8, max=2048),
+            "num_heads": Param(int, "attention heads per encoder layer", min=1, max=64),
+            "num_layers": Param(int, "Transformer encoder layers", min=1, max=48),
+            "steps": Param(
+                int, "pretraining steps of each of the two encoders (MLM + NSP, and MLM "
+                "only)", min=10, max=10_000_000,
+            ),
+            "batch_size": Param(int, "sentence pairs per batch", min=2, max=4096),
+            "learning_rate": Param(
+                float, "peak AdamW learning rate (10% warm-up, then linear decay to 0)",
+                min=0.0, max=1.0, min_exclusive=True,
+            ),
+            "probe_reviews": Param(
+                int, "labelled training reviews for the linear probe that compares the two "
+                "encoders (scored on the validation split)", min=100, max=20_000,
+            ),
+        },
+        # Pretraining two encoders for `steps` each dominates the run time.
+        profiles={
+            "smoke": {"train_reviews": 600, "vocab_size": 2000, "seq_len": 64, "d_model": 32,
+                      "num_heads": 2, "num_layers": 1, "steps": 40, "batch_size": 16,
+                      "learning_rate": 0.002, "probe_reviews": 400},
+            "standard": {"train_reviews": 0, "vocab_size": 8000, "seq_len": 128,
+                         "d_model": 128, "num_heads": 4, "num_layers": 2, "steps": 1200,
+                         "batch_size": 32, "learning_rate": 0.001, "probe_reviews": 4000},
+            "full": {"train_reviews": 0, "vocab_size": 16000, "seq_len": 256, "d_model": 256,
+                     "num_heads": 4, "num_layers": 4, "steps": 30000, "batch_size": 64,
+                     "learning_rate": 0.0005, "probe_reviews": 20000},
+        },
+    ),
+    Chapter(
+        id="08",
+        slug="08_finetuning",
+        title="Fine-tuning: frozen backbone, gradual unfreezing, full fine-tuning, from scratch",
+        params={
+            "train_examples": Param(
+                int, "labelled training reviews used for fine-tuning (0: all 20,000)", min=0,
+                max=1_000_000,
+            ),
+            "seq_len": Param(
+                int, "tokens per review ([CLS] text [SEP], the start kept); at most the "
+                "pretrained encoder's seq_len", min=16, max=2048,
+            ),
+            "epochs": Param(int, "fine-tuning epochs of every strategy", min=1, max=1000),
+            "batch_size": Param(int, "reviews per batch", min=2, max=4096),
+            "learning_rate": Param(
+                float, "peak learning rate of full fine-tuning and of the unfrozen layers "
+                "(warm-up, then linear decay)", min=0.0, max=1.0, min_exclusive=True,
+            ),
+            "head_learning_rate": Param(
+                float, "peak learning rate when only the classification head trains (frozen "
+                "backbone)", min=0.0, max=1.0, min_exclusive=True,
+            ),
+            "scratch_learning_rate": Param(
+                float, "peak learning rate of the same model trained from random weights",
+                min=0.0, max=1.0, min_exclusive=True,
+            ),
+        },
+        # Four strategies (and the custom loop) for `epochs` each dominate the run time.
+        profiles={
+            "smoke": {"train_examples": 320, "seq_len": 64, "epochs": 2, "batch_size": 16,
+                      "learning_rate": 0.001, "head_learning_rate": 0.003,
+                      "scratch_learning_rate": 0.001},
+            "standard": {"train_examples": 4000, "seq_len": 128, "epochs": 3, "batch_size": 32,
+                         "learning_rate": 0.0002, "head_learning_rate": 0.001,
+                         "scratch_learning_rate": 0.0005},
+            "full": {"train_examples": 0, "seq_len": 256, "epochs": 4, "batch_size": 32,
+                     "learning_rate": 0.0001, "head_learning_rate": 0.001,
+                     "scratch_learning_rate": 0.0002},
+        },
+    ),
 ]
 
 CHAPTERS: dict[str, Chapter] = {c.id: c for c in _CHAPTERS}

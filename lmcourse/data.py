@@ -358,9 +358,13 @@ def read_reviews_csv(path: str | Path, *, text_column: str = "text",
     return [(r[text_column], int(y), r.get("source", "")) for r, y in zip(rows, labels, strict=True)]
 
 
+def _text_hash(text: str) -> int:
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], 16)
+
+
 def review_split(text: str) -> str:
     """The split a (cleaned) review belongs to: ``"train"`` (80%), ``"validation"`` or ``"test"``."""
-    bucket = int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % 10
+    bucket = _text_hash(text) % 10
     return next(s for s, b in REVIEW_SPLIT_BUCKETS.items() if bucket in b)
 
 
@@ -393,7 +397,8 @@ def movie_reviews(split: str = "train", source: str = "imdb") -> Reviews:
             (one-sentence snippets).
 
     Returns:
-        :class:`Reviews` in file order. IMDB: 24,904 unique reviews.
+        :class:`Reviews` in a fixed pseudo-random order (by a hash of the text), so that
+        ``texts[:n]`` is a random sample with both labels. IMDB: 24,902 unique reviews.
 
     Raises:
         ValueError: an unknown split or source.
@@ -404,6 +409,9 @@ def movie_reviews(split: str = "train", source: str = "imdb") -> Reviews:
     if source not in REVIEW_SOURCES:
         raise ValueError(f"unknown source {source!r}: use one of {', '.join(REVIEW_SOURCES)}")
     rows = [(t, y) for t, y in _reviews(source) if split == "all" or review_split(t) == split]
+    # The file lists all negative reviews, then all positive ones. Ordered by the hash of
+    # their text instead, any prefix (texts[:n]) is a fixed random sample of the split.
+    rows.sort(key=lambda row: _text_hash(row[0]))
     texts = tuple(t for t, _ in rows)
     labels = np.array([y for _, y in rows], dtype=np.int32)
     return Reviews(texts=texts, labels=labels, source=source, split=split)

@@ -129,3 +129,10 @@ def test_labels_other_than_0_1_are_refused(tmp_path):
         data.read_reviews_csv(csv_file)
     with pytest.raises(data.DataError, match=r"has no column \['sentiment'\]"):
         data.read_reviews_csv(csv_file, label_column="sentiment")
+
+
+def test_any_prefix_of_a_review_split_is_a_balanced_sample():
+    train = data.movie_reviews("train")
+    for n in (100, 1000):
+        assert 0.35 < train.labels[:n].mean() < 0.65
+    assert train.texts == data.movie_reviews("train").texts  # fixed order

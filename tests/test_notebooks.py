@@ -105,8 +105,44 @@ def check_06(r):
         assert r[f"{model}_params"] > 1000 and r[f"{model}_tokens_per_s"] > 0
 
 
+def check_07(r):
+    # the WordPiece vocabulary covers the reviews; keras-hub's tokenizer agrees with the fast one
+    assert r["wordpiece_vocab_size"] > 1000 and r["unk_rate"] < 1e-3
+    assert r["wordpiece_agreement"] > 0.95
+    # 80/10/10 from scratch = keras-hub's MaskedLMMaskGenerator, statistically
+    assert r["mask_max_ratio_gap"] < 0.015
+    assert abs(r["mask_selected_own"] - 0.15) < 0.02 and abs(r["mask_masked_own"] - 0.8) < 0.02
+    assert 0.4 < r["nsp_positive_fraction"] < 0.6
+    # own encoder = keras-hub BertBackbone with the same weights; the saved encoder reloads
+    assert r["bert_vs_keras_hub_max_abs_diff"] < 1e-5 and r["saved_reload_max_abs_diff"] == 0
+    # the MLM head starts at the unigram; after a few smoke steps it is still about there
+    assert r["mlm_val_loss"] < math.log(r["wordpiece_vocab_size"]) - 0.5
+    assert r["mlm_val_loss"] < r["mlm_unigram_loss"] + 0.3
+    for name in ("probe_accuracy_random", "probe_accuracy_mlm_only", "probe_accuracy_mlm_nsp"):
+        assert 0.3 < r[name] < 1.0, name
+
+
+def check_08(r):
+    strategies = ("scratch", "frozen", "gradual", "full")
+    for name in strategies:
+        assert 0.0 <= r[f"acc_{name}"] <= 1.0 and 0.0 <= r[f"f1_{name}"] <= 1.0
+        assert r[f"seconds_{name}"] > 0
+    # what trains: the head only < the top layers < everything (= the model from scratch)
+    frozen, gradual = r["trainable_params_frozen"], r["trainable_params_gradual"]
+    assert 0 < frozen < gradual < r["trainable_params_full"] == r["trainable_params_scratch"]
+    assert frozen < r["trainable_params_full"] / 100
+    assert r["frozen_encoder_unchanged"] == 1
+    # the GradientTape loop is fit, written out: same losses, same test accuracy
+    assert r["custom_loop_max_loss_gap"] < 1e-3
+    assert abs(r["acc_custom_loop"] - r["acc_full"]) <= 0.02
+    assert r["pretrained_gain_points"] == pytest.approx(
+        100 * (max(r["acc_frozen"], r["acc_gradual"], r["acc_full"]) - r["acc_scratch"]))
+    assert r["test_errors"] >= 0
+
+
 CHECKS = {"00": check_00, "01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05,
-          "06": check_06}
+          "06": check_06, "07": check_07,
+          "08": check_08}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
