@@ -399,6 +399,19 @@ def _check_inputs(inputs: dict[str, np.ndarray]) -> int:
     return n
 
 
+def _next_epoch(batches) -> None:
+    """Start the next epoch: epoch 0 at the first call, then 1, 2, ...; a new order each.
+
+    The shuffle happens when an epoch *begins*, counted there: ``model.fit`` also calls
+    ``on_epoch_end`` once before training starts (when it resets its iterator), so counting
+    ends would skip epoch 0's order under ``fit`` but not in a hand-written loop. A loop
+    calls ``on_epoch_begin()`` at the start of every epoch, as ``fit`` does.
+    """
+    batches._begun = getattr(batches, "_begun", 0) + 1
+    batches.epoch = batches._begun - 1
+    batches._order()
+
+
 def _keras_pydataset():
     import keras
 
@@ -457,9 +470,8 @@ class MaskedLMBatches(_keras_pydataset()):
             weights["nsp"] = np.ones(len(idx), dtype=np.float32)
         return x, y, weights
 
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._order()
+    def on_epoch_begin(self) -> None:
+        _next_epoch(self)
 
 
 class ClassificationBatches(_keras_pydataset()):
@@ -501,9 +513,8 @@ class ClassificationBatches(_keras_pydataset()):
         idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         return {k: v[idx] for k, v in self.inputs.items()}, self.labels[idx]
 
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._order()
+    def on_epoch_begin(self) -> None:
+        _next_epoch(self)
 
 
 def encode_for_classification(tokenizer, texts: Sequence[str], *, seq_len: int, cls_id: int,

@@ -103,8 +103,46 @@ def test_masked_lm_batches_remask_each_epoch_and_are_reproducible():
     assert y["mlm"].shape == (16, 5) and y["nsp"].shape == (16,) and w["mlm"].shape == (16, 5)
     x2 = P.MaskedLMBatches(batch, **kw)[0][0]
     assert (x2["token_ids"] == x["token_ids"]).all()
-    ds.on_epoch_end()
+    ds.on_epoch_begin()  # epoch 0: the order it was built with
+    assert (ds[0][0]["token_ids"] == x["token_ids"]).all()
+    ds.on_epoch_end()  # fit calls this once before training too: it must change nothing
+    ds.on_epoch_begin()  # epoch 1: new order, new masks
     assert not (ds[0][0]["token_ids"] == x["token_ids"]).all()
+
+
+def test_fit_sees_the_batches_a_hand_written_loop_sees():
+    """model.fit calls on_epoch_end once before its first epoch; the order must not skip."""
+    import keras
+
+    batch = _packed_batch(n=48, seq_len=16, vocab=50)
+    seen = []
+
+    class Spy(P.ClassificationBatches):
+        def __getitem__(self, i):
+            out = super().__getitem__(i)
+            seen.append(out[1].tolist())
+            return out
+
+    def expected(epochs):
+        ds, out = P.ClassificationBatches(batch, np.arange(48) % 2, batch_size=16, shuffle=True,
+                                          seed=5), []
+        for _ in range(epochs):
+            ds.on_epoch_begin()
+            out += [ds[i][1].tolist() for i in range(len(ds))]
+            ds.on_epoch_end()
+        return out
+
+    model = keras.Sequential([keras.layers.Input((16,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    class Wrap(Spy):
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            return x["token_ids"].astype("float32"), y
+
+    model.fit(Wrap(batch, np.arange(48) % 2, batch_size=16, shuffle=True, seed=5), epochs=2,
+              verbose=0, shuffle=False)
+    assert seen[-6:] == expected(2)  # fit may peek at batches first; then the two epochs
 
 
 def test_classification_batches_check_labels_and_sizes():
