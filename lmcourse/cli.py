@@ -250,7 +250,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     width = max(map(len, info))
     for key, value in info.items():
         print(f"{key:<{width}}  {value}")
-    status = data.verify_all()
+    status = {**data.verify_all(), **data.verify_packages()}
     for name, state in status.items():
         print(f"{'data ' + name:<{width}}  {state}")
     return 0 if all(s == "ok" for s in status.values()) else 1
@@ -263,6 +263,11 @@ def cmd_data(args: argparse.Namespace) -> int:
     for name, row in data.manifest().items():
         state = status[name]
         print(f"{name}  {row.bytes / 1e6:.2f} MB  sha256 {row.sha256[:12]}...  {state}")
+        print(f"    source:  {row.source}\n    license: {row.license}\n    {row.description}")
+    for key, state in data.verify_packages().items():
+        row = data.package_manifest()[tuple(key.split("/", 1))]
+        print(f"{key} (from the installed {row.install})  {row.bytes / 1e6:.2f} MB  "
+              f"sha256 {row.sha256[:12]}...  {state}")
         print(f"    source:  {row.source}\n    license: {row.license}\n    {row.description}")
     return 0
 

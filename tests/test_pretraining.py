@@ -1,0 +1,90 @@
+"""Pretraining plumbing: held-out pairs, NSP pair cutting, unigram bias, the chapter-08 fallback."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lmcourse import data, pretraining, text
+
+
+@pytest.fixture(scope="module")
+def small():
+    texts = list(data.movie_reviews("train").texts[:300])
+    return pretraining.prepare(texts, vocab_size=1500, seq_len=48, n_examples=300, seed=0,
+                               val_examples=40)
+
+
+def test_prepare_builds_packed_pairs_with_held_out_texts(small):
+    ids = small.inputs["token_ids"]
+    assert ids.shape == (300, 48) and small.val_examples == 40
+    assert (ids[:, 0] == small.ids[text.CLS]).all()
+    assert 0.35 < small.nsp_labels.mean() < 0.65
+    # every pair has two [SEP]s and segment 1 starts right after the first one
+    seps = (ids == small.ids[text.SEP]).sum(1)
+    assert (seps == 2).all()
+    first_sep = (ids == small.ids[text.SEP]).argmax(1)
+    segments = small.inputs["segment_ids"]
+    assert all(segments[i, first_sep[i] + 1] == 1 and segments[i, first_sep[i]] == 0
+               for i in range(len(ids)))
+    # held-out pairs share no sentence (as token sequence) with training pairs
+    def rows(a):
+        return {tuple(r[r > 0]) for r in a}
+    assert not rows(ids[:40]) & rows(ids[40:])
+    assert small.max_predictions() == int(np.ceil(0.15 * 48))
+
+
+def test_fit_pair_keeps_the_boundary():
+    a, b = np.arange(100, 150), np.arange(200, 230)
+    a2, b2 = pretraining.fit_pair(a, b, 40)
+    assert len(a2) + len(b2) == 40 and a2[-1] == 149 and b2[0] == 200  # A|B boundary intact
+    a3, b3 = pretraining.fit_pair(a[:5], b[:5], 40)
+    assert len(a3) == len(b3) == 5  # nothing to cut
+
+
+def test_unigram_bias_starts_the_mlm_head_at_the_unigram_loss(small):
+    import keras
+
+    from lmcourse.models import bert
+
+    keras.utils.set_random_seed(0)
+    enc = bert.build_bert_encoder(len(small.vocabulary), max_length=48, d_model=16, num_heads=2,
+                                  num_layers=1)
+    model = bert.build_pretrainer(enc, nsp=False)
+    pretraining.set_unigram_bias(model, small)
+    x, y, w = pretraining.batches(small, batch_size=32, seed=0, nsp=False)[0]
+    logits = np.asarray(model(x)["mlm"] if isinstance(model(x), dict) else model(x))
+    logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
+        - logits.max(-1, keepdims=True)
+    picked = np.take_along_axis(logp, y["mlm"][..., None], -1)[..., 0]
+    loss = -(picked * w["mlm"]).sum() / w["mlm"].sum()
+    unigram = pretraining.unigram_log_probs(small)
+    unigram_loss = -(unigram[y["mlm"]] * w["mlm"]).sum() / w["mlm"].sum()
+    assert abs(loss - unigram_loss) < 0.3 < np.log(len(small.vocabulary)) - loss
+
+
+def test_load_or_pretrain_falls_back_then_reuses(small, tmp_path, monkeypatch):
+    monkeypatch.setenv(pretraining.ARTIFACTS_ENV, str(tmp_path))
+    texts = list(data.movie_reviews("train").texts[:200])
+    fallback = {"vocab_size": 1000, "seq_len": 32, "n_examples": 20 * 8 + 32, "d_model": 16,
+                "num_heads": 2, "num_layers": 1, "steps": 20, "batch_size": 8,
+                "learning_rate": 0.002, "val_examples": 32}
+    lines = []
+    enc, vocab, meta, here = pretraining.load_or_pretrain("smoke", texts=texts, fallback=fallback,
+                                                          print_fn=lines.append)
+    assert here and "pretraining a small one here" in lines[0]
+    assert meta["folder"].endswith("mini_bert-smoke-fallback") and len(vocab) == meta["vocab_size"]
+    # the next run loads that one instead of training again
+    lines.clear()
+    _, vocab2, _, here2 = pretraining.load_or_pretrain("smoke", texts=texts, fallback=fallback,
+                                                       print_fn=lines.append)
+    assert here2 and vocab2 == vocab and "loaded the small one" in lines[0]
+    # chapter 07's encoder, once there, wins
+    from lmcourse.models import bert
+
+    bert.save_pretrained(enc, vocab, pretraining.encoder_dir("smoke"), {"profile": "smoke"})
+    lines.clear()
+    _, _, meta3, here3 = pretraining.load_or_pretrain("smoke", texts=texts, fallback=fallback,
+                                                      print_fn=lines.append)
+    assert not here3 and "chapter 07 pretrained" in lines[0]
+    assert json.loads((tmp_path / "mini_bert-smoke" / "metadata.json").read_text())["profile"] == "smoke"
