@@ -264,8 +264,9 @@ def cmd_data(args: argparse.Namespace) -> int:
         state = status[name]
         print(f"{name}  {row.bytes / 1e6:.2f} MB  sha256 {row.sha256[:12]}...  {state}")
         print(f"    source:  {row.source}\n    license: {row.license}\n    {row.description}")
+    package_rows = data.package_manifest()
     for key, state in data.verify_packages().items():
-        row = data.package_manifest()[tuple(key.split("/", 1))]
+        row = package_rows[tuple(key.split("/", 1))]
         print(f"{key} (from the installed {row.install})  {row.bytes / 1e6:.2f} MB  "
               f"sha256 {row.sha256[:12]}...  {state}")
         print(f"    source:  {row.source}\n    license: {row.license}\n    {row.description}")

@@ -500,6 +500,23 @@ def train_wordpiece(
                                sequence_length=sequence_length, required=(UNK_TOKEN,))
 
 
+def _hf_wordpiece(vocab: dict[str, int] | None, *, lowercase: bool):
+    """A HuggingFace WordPiece ``Tokenizer`` with BERT's normalization and splitting: one place
+    for it, so that the learner and the encoder (:class:`FastWordPiece`) cannot drift apart.
+
+    ``vocab=None``: an empty model, to be trained.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    model = (models.WordPiece(unk_token=UNK_TOKEN) if vocab is None else
+             models.WordPiece(vocab, unk_token=UNK_TOKEN, max_input_chars_per_word=100))
+    tok = Tokenizer(model)
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase,
+                                                clean_text=True, handle_chinese_chars=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return tok
+
+
 def learn_wordpiece_vocabulary(
     texts: Sequence[str],
     vocab_size: int,
@@ -530,7 +547,7 @@ def learn_wordpiece_vocabulary(
     Raises:
         ValueError: no text, or a ``vocab_size`` that leaves no room beside the reserved tokens.
     """
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import trainers
 
     if isinstance(texts, str):
         raise ValueError("learn_wordpiece_vocabulary expects a list of texts, got one str: pass [text]")
@@ -541,10 +558,7 @@ def learn_wordpiece_vocabulary(
     if vocab_size <= len(reserved_tokens):
         raise ValueError(f"vocab_size={vocab_size} leaves no room beside the "
                          f"{len(reserved_tokens)} reserved tokens: use a larger vocab_size")
-    tok = Tokenizer(models.WordPiece(unk_token=UNK_TOKEN))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase,
-                                                clean_text=True, handle_chinese_chars=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok = _hf_wordpiece(None, lowercase=lowercase)
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
                                         special_tokens=list(reserved_tokens),
                                         continuing_subword_prefix="##", show_progress=False)
@@ -564,17 +578,10 @@ class FastWordPiece:
     """
 
     def __init__(self, vocabulary: Sequence[str], *, lowercase: bool = True) -> None:
-        from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
-
         vocabulary = list(vocabulary)
         check_specials(vocabulary, (PAD, UNK_TOKEN))
         self.vocabulary = vocabulary
-        self._tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocabulary)},
-                                               unk_token=UNK_TOKEN, max_input_chars_per_word=100))
-        self._tok.normalizer = normalizers.BertNormalizer(
-            lowercase=lowercase, strip_accents=lowercase, clean_text=True,
-            handle_chinese_chars=True)
-        self._tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        self._tok = _hf_wordpiece({t: i for i, t in enumerate(vocabulary)}, lowercase=lowercase)
 
     def vocabulary_size(self) -> int:
         return len(self.vocabulary)
