@@ -399,26 +399,37 @@ def _check_inputs(inputs: dict[str, np.ndarray]) -> int:
     return n
 
 
-def _next_epoch(batches) -> None:
-    """Start the next epoch: epoch 0 at the first call, then 1, 2, ...; a new order each.
-
-    The shuffle happens when an epoch *begins*, counted there: ``model.fit`` also calls
-    ``on_epoch_end`` once before training starts (when it resets its iterator), so counting
-    ends would skip epoch 0's order under ``fit`` but not in a hand-written loop. A loop
-    calls ``on_epoch_begin()`` at the start of every epoch, as ``fit`` does.
-    """
-    batches._begun = getattr(batches, "_begun", 0) + 1
-    batches.epoch = batches._begun - 1
-    batches._order()
-
-
 def _keras_pydataset():
     import keras
 
     return keras.utils.PyDataset
 
 
-class MaskedLMBatches(_keras_pydataset()):
+class _ShuffledBatches(_keras_pydataset()):
+    """A ``PyDataset`` over ``n`` examples in batches, in a new seeded order each epoch.
+
+    The shuffle happens when an epoch *begins*, counted there: ``model.fit`` also calls
+    ``on_epoch_end`` once before training starts (when it resets its iterator), so counting
+    ends would skip epoch 0's order under ``fit`` but not in a hand-written loop. A loop
+    calls ``on_epoch_begin()`` at the start of every epoch, as ``fit`` does.
+    """
+
+    def _start(self, n: int, *, batch_size: int, seed: int, shuffle: bool) -> None:
+        self._n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
+        self.epoch, self._begun = 0, 0
+        self._order()
+
+    def _order(self) -> None:
+        self.order = (np.random.default_rng((self.seed, self.epoch)).permutation(self._n)
+                      if self.shuffle else np.arange(self._n))
+
+    def on_epoch_begin(self) -> None:
+        """Start the next epoch: epoch 0 at the first call, then 1, 2, ...; a new order each."""
+        self.epoch, self._begun = self._begun, self._begun + 1
+        self._order()
+
+
+class MaskedLMBatches(_ShuffledBatches):
     """Batches for masked-LM (and next-sentence) pretraining, masked afresh every epoch.
 
     Every batch is masked by :func:`mask_tokens` with a generator seeded by ``(seed, epoch,
@@ -442,16 +453,9 @@ class MaskedLMBatches(_keras_pydataset()):
         if nsp_labels is not None and len(nsp_labels) != n:
             raise ValueError(f"{len(nsp_labels)} NSP labels for {n} examples")
         self.inputs, self.nsp_labels = inputs, nsp_labels
-        self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
         self.mask_args = dict(vocab_size=vocab_size, mask_id=mask_id, special_ids=tuple(special_ids),
                               max_predictions=max_predictions, rate=rate)
-        self.epoch = 0
-        self._order()
-
-    def _order(self) -> None:
-        n = len(self.inputs["token_ids"])
-        self.order = (np.random.default_rng((self.seed, self.epoch)).permutation(n)
-                      if self.shuffle else np.arange(n))
+        self._start(n, batch_size=batch_size, seed=seed, shuffle=shuffle)
 
     def __len__(self) -> int:
         return len(self.inputs["token_ids"]) // self.batch_size  # full batches only
@@ -470,11 +474,9 @@ class MaskedLMBatches(_keras_pydataset()):
             weights["nsp"] = np.ones(len(idx), dtype=np.float32)
         return x, y, weights
 
-    def on_epoch_begin(self) -> None:
-        _next_epoch(self)
 
 
-class ClassificationBatches(_keras_pydataset()):
+class ClassificationBatches(_ShuffledBatches):
     """``(x, y)`` batches of packed inputs and 0/1 labels, shuffled per epoch with ``seed``.
 
     ``x = {"token_ids", "segment_ids", "padding_mask"}``, each ``(B, S)``; ``y``: ``(B,)``
@@ -496,14 +498,8 @@ class ClassificationBatches(_keras_pydataset()):
             raise ValueError(f"{n} inputs but {len(self.labels)} labels: they must pair up")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.inputs, self.batch_size, self.shuffle, self.seed = inputs, batch_size, shuffle, seed
-        self.epoch = 0
-        self._order()
-
-    def _order(self) -> None:
-        n = len(self.labels)
-        self.order = (np.random.default_rng((self.seed, self.epoch)).permutation(n)
-                      if self.shuffle else np.arange(n))
+        self.inputs = inputs
+        self._start(n, batch_size=batch_size, seed=seed, shuffle=shuffle)
 
     def __len__(self) -> int:
         n = len(self.labels)
@@ -513,8 +509,6 @@ class ClassificationBatches(_keras_pydataset()):
         idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         return {k: v[idx] for k, v in self.inputs.items()}, self.labels[idx]
 
-    def on_epoch_begin(self) -> None:
-        _next_epoch(self)
 
 
 def encode_for_classification(tokenizer, texts: Sequence[str], *, seq_len: int, cls_id: int,
