@@ -243,7 +243,7 @@ _CHAPTERS = [
                       "batch_size": 16, "steps": 150, "learning_rate": 0.003, "dropout": 0.0,
                       "lstm_units": 32, "train_chars": 200_000, "val_chars": 20_000},
             "standard": {"d_model": 128, "num_heads": 4, "num_layers": 4, "seq_len": 128,
-                         "batch_size": 64, "steps": 320, "learning_rate": 0.002,
+                         "batch_size": 64, "steps": 400, "learning_rate": 0.002,
                          "dropout": 0.0, "lstm_units": 256, "train_chars": 0, "val_chars": 0},
             "full": {"d_model": 384, "num_heads": 6, "num_layers": 6, "seq_len": 256,
                      "batch_size": 64, "steps": 5000, "learning_rate": 0.001, "dropout": 0.2,
