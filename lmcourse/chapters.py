@@ -156,7 +156,7 @@ _CHAPTERS = [
             "smoke": {"epochs": 1, "steps_per_epoch": 100, "seq_len": 50, "batch_size": 32,
                       "embed_dim": 16, "units": 32, "learning_rate": 0.02,
                       "train_chars": 200_000, "val_chars": 20_000, "ngram_order": 3},
-            "standard": {"epochs": 10, "steps_per_epoch": 150, "seq_len": 100, "batch_size": 64,
+            "standard": {"epochs": 10, "steps_per_epoch": 130, "seq_len": 100, "batch_size": 64,
                          "embed_dim": 64, "units": 256, "learning_rate": 0.004,
                          "train_chars": 0, "val_chars": 0, "ngram_order": 5},
             "full": {"epochs": 40, "steps_per_epoch": 200, "seq_len": 256, "batch_size": 128,
