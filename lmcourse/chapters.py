@@ -194,7 +194,7 @@ _CHAPTERS = [
         # Nothing is trained; the cost sweep (time ~ max_seq_len**2) and the eigendecomposition
         # of the vocab_size x vocab_size PPMI matrix (~ vocab_size**3) set the run time.
         profiles={
-            "smoke": {"d_model": 32, "num_heads": 4, "max_seq_len": 1024, "vocab_size": 1000},
+            "smoke": {"d_model": 32, "num_heads": 4, "max_seq_len": 2048, "vocab_size": 1000},
             "standard": {"d_model": 64, "num_heads": 4, "max_seq_len": 2048, "vocab_size": 2000},
             "full": {"d_model": 128, "num_heads": 8, "max_seq_len": 4096, "vocab_size": 4000},
         },
