@@ -88,3 +88,35 @@ def test_load_or_pretrain_falls_back_then_reuses(small, tmp_path, monkeypatch):
                                                       print_fn=lines.append)
     assert not here3 and "chapter 07 pretrained" in lines[0]
     assert json.loads((tmp_path / "mini_bert-smoke" / "metadata.json").read_text())["profile"] == "smoke"
+
+
+def test_batches_mask_the_asked_rate_of_ordinary_tokens(small):
+    """A higher training mask rate chooses more tokens (and has more slots); 0.15 is BERT's."""
+    special = np.isin(small.inputs["token_ids"][40:], small.special_ids)
+    ordinary = (~special).sum()
+    chosen = {}
+    for rate in (0.15, 0.4):
+        b = pretraining.batches(small, batch_size=26, seed=0, nsp=False, start=40, rate=rate)
+        weights = [b[i][2]["mlm"] for i in range(len(b))]
+        assert weights[0].shape[1] == int(np.ceil(rate * 48))
+        chosen[rate] = sum(w.sum() for w in weights) / ordinary
+    # ceil(rate * n) per row: at least the rate, and less than one extra token per row above it
+    for rate, frac in chosen.items():
+        assert rate <= frac < rate + len(special) / ordinary
+    assert chosen[0.4] > 2.4 * chosen[0.15]
+
+
+def test_pretraining_budget_benchmark_starts_and_names_a_missing_encoder(tmp_path, capsys):
+    """benchmarks/pretraining_budget.py parses its options and refuses an encoder it lacks."""
+    import importlib.util
+
+    from lmcourse.chapters import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "pretraining_budget", REPO_ROOT / "benchmarks" / "pretraining_budget.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with pytest.raises(SystemExit):
+        bench.main(["--out", str(tmp_path), "finetune", "nothere", "0.001"])
+    assert "no encoder 'nothere'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing written before the error

@@ -1,0 +1,153 @@
+"""Does CPU-budget masked-LM pretraining help fine-tuning? The experiments behind issue 6.
+
+Two steps, each a separate process so that the timings do not share a warm graph:
+
+    python benchmarks/pretraining_budget.py pretrain NAME STEPS LR [--mask-rate 0.4] [--dropout 0.0]
+                                            [--norm-first]
+    python benchmarks/pretraining_budget.py finetune NAME|scratch LR [--labels 4000] [--epochs 3]
+                                            [--pool cls|mean] [--reinit transformer_layer_1,pooler]
+
+``pretrain`` trains chapter 07's standard encoder (2 layers, d = 128, 4 heads, 32 pairs of 128
+tokens per step, MLM + NSP, vocabulary of 8,000 learned on the training reviews) and saves it
+under ``--out`` (default ``runs/bench/pretraining``); it prints the held-out MLM loss (512
+pairs from held-out reviews, scored at 15% masking) and the seconds. ``finetune`` trains
+chapter 08's classifier on the first ``--labels`` training reviews, with AdamW, 10% warm-up
+and linear decay, and prints the accuracy on the first 2,000 test reviews. ``--reinit``
+resets the named encoder layers to their random initialization first (which parts of the
+pretrained encoder help?). Each prints one JSON line; results are in ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SEQ_LEN, VOCAB_SIZE, SEED = 128, 8000, 42
+ENCODER = dict(d_model=128, num_heads=4, num_layers=2)
+
+
+def vocabulary(out: Path, texts) -> list[str]:
+    from lmcourse import text
+
+    path = out / f"vocab{VOCAB_SIZE}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    vocab = text.learn_wordpiece_vocabulary(texts, VOCAB_SIZE)
+    path.write_text(json.dumps(vocab))
+    return vocab
+
+
+def pretrain(args) -> dict:
+    from lmcourse import data, pretraining
+    from lmcourse.models import bert
+
+    texts = list(data.movie_reviews("train").texts)
+    pairs = pretraining.prepare(texts, vocab_size=VOCAB_SIZE, seq_len=SEQ_LEN,
+                                n_examples=args.steps * args.batch_size + 512, val_examples=512,
+                                seed=SEED, vocabulary=vocabulary(args.out, texts))
+    epochs = max(2, min(8, args.steps // 300))       # as chapter 07
+    run = pretraining.pretrain(pairs, **ENCODER, steps=epochs * (args.steps // epochs),
+                               batch_size=args.batch_size, learning_rate=args.lr, epochs=epochs,
+                               seed=SEED, dropout=args.dropout, mask_rate=args.mask_rate,
+                               norm_first=args.norm_first,
+                               print_fn=lambda *a, **k: None)
+    bert.save_pretrained(run.encoder, run.vocabulary, args.out / f"enc_{args.name}",
+                         {"profile": "bench", **run.metrics})
+    return {"pretrain": args.name, "steps": args.steps, "lr": args.lr, "mask_rate": args.mask_rate,
+            "dropout": args.dropout, "norm_first": args.norm_first, **{k: round(v, 4) for k, v in run.metrics.items()},
+            "val_mlm_loss_per_round": [round(x, 3) for x in run.history["val_mlm_loss"]],
+            "seconds": round(run.seconds, 1)}
+
+
+def finetune(args) -> dict:
+    import keras
+
+    from lmcourse import data, pipelines, text, training
+    from lmcourse.models import bert
+
+    train, test = data.movie_reviews("train"), data.movie_reviews("test")
+    vocab = vocabulary(args.out, list(train.texts))
+    tokenizer = text.FastWordPiece(vocab)
+    ids = text.check_specials(vocab, (text.PAD, text.CLS, text.SEP))
+
+    def encode(texts):
+        return pipelines.encode_for_classification(tokenizer, texts, seq_len=SEQ_LEN,
+                                                   cls_id=ids[text.CLS], sep_id=ids[text.SEP])
+
+    keras.utils.set_random_seed(SEED)
+    if args.name == "scratch":
+        encoder = bert.build_bert_encoder(len(vocab), max_length=SEQ_LEN, **ENCODER)
+    else:
+        encoder, _, _ = bert.load_pretrained(args.out / f"enc_{args.name}", vocabulary=vocab)
+    reinit = [n for n in args.reinit.split(",") if n]
+    if reinit:
+        keras.utils.set_random_seed(SEED)            # the weights a scratch run starts from
+        fresh = bert.build_bert_encoder(len(vocab), max_length=SEQ_LEN, **ENCODER)
+        for name in reinit:
+            encoder.get_layer(name).set_weights(fresh.get_layer(name).get_weights())
+    keras.utils.set_random_seed(SEED)
+    if args.pool == "cls":
+        model = bert.build_classifier(encoder, num_classes=2)
+    else:                                            # masked mean of sequence_output
+        inputs = bert.encoder_inputs()
+        h = encoder(inputs)["sequence_output"]
+        m = keras.ops.expand_dims(keras.ops.cast(inputs["padding_mask"], "float32"), -1)
+        pooled = keras.layers.Dropout(0.1)(keras.ops.sum(h * m, 1) / keras.ops.sum(m, 1))
+        model = keras.Model(inputs, keras.layers.Dense(2, dtype="float32")(pooled))
+    batches = pipelines.ClassificationBatches(encode(train.texts[: args.labels]),
+                                              train.labels[: args.labels], batch_size=32,
+                                              shuffle=True, seed=SEED)
+    total = args.epochs * len(batches)
+    schedule = training.WarmupLinearDecay(peak=args.lr, warmup_steps=max(1, total // 10),
+                                          total_steps=total)
+    model.compile(keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    start = time.perf_counter()
+    history = model.fit(batches, epochs=args.epochs, verbose=0).history
+    seconds = time.perf_counter() - start
+    test_batches = pipelines.ClassificationBatches(encode(test.texts[:2000]), test.labels[:2000],
+                                                   batch_size=128)
+    accuracy = training.evaluate_classifier(model, test_batches)["accuracy"]
+    return {"finetune": args.name, "lr": args.lr, "labels": args.labels, "epochs": args.epochs,
+            "pool": args.pool, "reinit": reinit, "test_accuracy_2000": round(accuracy, 4),
+            "train_loss_per_epoch": [round(x, 3) for x in history["loss"]],
+            "seconds": round(seconds, 1)}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/pretraining"),
+                        help="where the vocabulary and the encoders are kept")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pretrain", help="pretrain one encoder and save it")
+    p.add_argument("name")
+    p.add_argument("steps", type=int)
+    p.add_argument("lr", type=float)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--mask-rate", type=float, default=0.15)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--norm-first", action="store_true", help="pre-LN blocks (default: BERT's post-LN)")
+    f = sub.add_parser("finetune", help="fine-tune a saved encoder (or 'scratch') and test it")
+    f.add_argument("name")
+    f.add_argument("lr", type=float)
+    f.add_argument("--labels", type=int, default=4000)
+    f.add_argument("--epochs", type=int, default=3)
+    f.add_argument("--pool", choices=("cls", "mean"), default="cls")
+    f.add_argument("--reinit", default="", help="comma-separated encoder layer names")
+    args = parser.parse_args(argv)
+    if args.command == "finetune" and args.name != "scratch" and not (
+            args.out / f"enc_{args.name}" / "metadata.json").is_file():
+        parser.error(f"no encoder {args.name!r} under {args.out}: run `pretrain {args.name} ...` "
+                     "first, or fine-tune 'scratch'")
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = pretrain(args) if args.command == "pretrain" else finetune(args)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
