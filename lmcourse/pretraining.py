@@ -265,7 +265,7 @@ def pretrain(
     norm_first: bool = False,
     unigram_bias: bool = True,
     val_examples: int | None = None,
-    mask_rate: float = 0.15,
+    mask_selection_rate: float = 0.15,
     epochs: int = 1,
     seed: int = 0,
     run_dir: str | Path | None = None,
@@ -278,8 +278,8 @@ def pretrain(
     rest train for ``steps`` batches in all, split over ``epochs`` so the learning curve has
     points (each epoch masks anew). ``val_examples=None``: the held-out pairs that
     :func:`prepare` made from held-out texts (``data.val_examples``), else 512.
-    ``mask_rate``: the fraction of tokens chosen for prediction in the *training* batches
-    (BERT: 0.15; Wettig et al. 2023 find higher rates train faster); the held-out pairs are
+    ``mask_selection_rate``: the fraction of tokens chosen for prediction in the *training*
+    batches (keras-hub's name; BERT: 0.15; Wettig et al. 2023 find higher rates train faster); the held-out pairs are
     always scored at BERT's 0.15, so runs with different rates compare on the same task.
 
     Returns:
@@ -289,7 +289,7 @@ def pretrain(
 
     Raises:
         ValueError: ``val_examples`` leaves no training pairs, or differs from the held-out
-            pairs that ``data`` was prepared with.
+            pairs that ``data`` was prepared with; a ``mask_selection_rate`` outside (0, 1].
     """
     import keras
 
@@ -305,6 +305,9 @@ def pretrain(
                          "(or leave it out)")
     if val_examples >= n:
         raise ValueError(f"val_examples={val_examples} leaves no training pairs of {n}")
+    if not 0 < mask_selection_rate <= 1:
+        raise ValueError(f"mask_selection_rate={mask_selection_rate} must be in (0, 1]: the "
+                         "fraction of tokens chosen for prediction (BERT: 0.15)")
     keras.utils.set_random_seed(seed)
     seq_len = data.inputs["token_ids"].shape[1]
     encoder = bert.build_bert_encoder(
@@ -315,7 +318,7 @@ def pretrain(
         set_unigram_bias(pretrainer, data)
     compile_pretrainer(pretrainer, learning_rate=learning_rate, total_steps=steps, nsp=nsp)
     train = batches(data, batch_size=batch_size, seed=seed, nsp=nsp, start=val_examples,
-                    rate=mask_rate)
+                    rate=mask_selection_rate)
     val = batches(data, batch_size=min(batch_size, val_examples), seed=seed + 1, nsp=nsp,
                   stop=val_examples, shuffle=False)
     steps_per_epoch = max(1, steps // epochs)

@@ -120,3 +120,9 @@ def test_pretraining_budget_benchmark_starts_and_names_a_missing_encoder(tmp_pat
         bench.main(["--out", str(tmp_path), "finetune", "nothere", "0.001"])
     assert "no encoder 'nothere'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # nothing written before the error
+
+
+def test_pretrain_refuses_a_selection_rate_outside_0_1_before_building(small):
+    with pytest.raises(ValueError, match=r"mask_selection_rate=1.5 must be in \(0, 1\]"):
+        pretraining.pretrain(small, d_model=16, num_heads=2, num_layers=1, steps=2, batch_size=8,
+                             learning_rate=1e-3, mask_selection_rate=1.5, print_fn=lambda *a: None)
