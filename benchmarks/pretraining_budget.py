@@ -2,8 +2,8 @@
 
 Two steps, each a separate process so that the timings do not share a warm graph:
 
-    python benchmarks/pretraining_budget.py pretrain NAME STEPS LR [--selection-rate 0.4] [--dropout 0.0]
-                                            [--norm-first]
+    python benchmarks/pretraining_budget.py pretrain NAME STEPS LR [--selection-rate 0.4]
+                                            [--dropout 0.0] [--norm-first]
     python benchmarks/pretraining_budget.py finetune NAME|scratch LR [--labels 4000] [--epochs 3]
                                             [--pool cls|mean] [--reinit transformer_layer_1,pooler]
 
@@ -53,13 +53,14 @@ def pretrain(args) -> dict:
     epochs = max(2, min(8, args.steps // 300))       # as chapter 07
     run = pretraining.pretrain(pairs, **ENCODER, steps=epochs * (args.steps // epochs),
                                batch_size=args.batch_size, learning_rate=args.lr, epochs=epochs,
-                               seed=SEED, dropout=args.dropout, mask_selection_rate=args.selection_rate,
-                               norm_first=args.norm_first,
+                               seed=SEED, dropout=args.dropout, norm_first=args.norm_first,
+                               mask_selection_rate=args.selection_rate,
                                print_fn=lambda *a, **k: None)
     bert.save_pretrained(run.encoder, run.vocabulary, args.out / f"enc_{args.name}",
                          {"profile": "bench", **run.metrics})
-    return {"pretrain": args.name, "steps": args.steps, "lr": args.lr, "selection_rate": args.selection_rate,
-            "dropout": args.dropout, "norm_first": args.norm_first, **{k: round(v, 4) for k, v in run.metrics.items()},
+    return {"pretrain": args.name, "steps": args.steps, "lr": args.lr,
+            "selection_rate": args.selection_rate, "dropout": args.dropout,
+            "norm_first": args.norm_first, **{k: round(v, 4) for k, v in run.metrics.items()},
             "val_mlm_loss_per_round": [round(x, 3) for x in run.history["val_mlm_loss"]],
             "seconds": round(run.seconds, 1)}
 
@@ -131,7 +132,8 @@ def main(argv=None) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--selection-rate", type=float, default=0.15)
     p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--norm-first", action="store_true", help="pre-LN blocks (default: BERT's post-LN)")
+    p.add_argument("--norm-first", action="store_true",
+                   help="pre-LN blocks (default: BERT's post-LN)")
     f = sub.add_parser("finetune", help="fine-tune a saved encoder (or 'scratch') and test it")
     f.add_argument("name")
     f.add_argument("lr", type=float)

@@ -279,8 +279,9 @@ def pretrain(
     points (each epoch masks anew). ``val_examples=None``: the held-out pairs that
     :func:`prepare` made from held-out texts (``data.val_examples``), else 512.
     ``mask_selection_rate``: the fraction of tokens chosen for prediction in the *training*
-    batches (keras-hub's name; BERT: 0.15; Wettig et al. 2023 find higher rates train faster); the held-out pairs are
-    always scored at BERT's 0.15, so runs with different rates compare on the same task.
+    batches (keras-hub's name; BERT: 0.15; Wettig et al. 2023 find higher rates train
+    faster); the held-out pairs are always scored at BERT's 0.15, so runs with different
+    rates compare on the same task.
 
     Returns:
         :class:`Pretrained`; ``metrics`` has ``mlm_loss``/``mlm_accuracy`` (and
