@@ -6,6 +6,10 @@ Two steps, each a separate process so that the timings do not share a warm graph
                                             [--dropout 0.0] [--norm-first]
     python benchmarks/pretraining_budget.py finetune NAME|scratch LR [--labels 4000] [--epochs 3]
                                             [--pool cls|mean] [--reinit transformer_layer_1,pooler]
+                                            [--embedding-norm 0.2] [--norm-first]
+
+(``--d-model``/``--num-heads``/``--num-layers`` before the subcommand change the encoder's
+shape, for ``pretrain`` and for a ``scratch`` fine-tune.)
 
 ``pretrain`` trains chapter 07's standard encoder (2 layers, d = 128, 4 heads, 32 pairs of 128
 tokens per step, MLM + NSP, vocabulary of 8,000 learned on the training reviews) and saves it
@@ -14,7 +18,8 @@ pairs from held-out reviews, scored at 15% masking) and the seconds. ``finetune`
 chapter 08's classifier on the first ``--labels`` training reviews, with AdamW, 10% warm-up
 and linear decay, and prints the accuracy on the first 2,000 test reviews. ``--reinit``
 resets the named encoder layers to their random initialization first (which parts of the
-pretrained encoder help?). Each prints one JSON line; results are in ``benchmarks/README.md``.
+pretrained encoder help?); ``--embedding-norm`` shrinks or grows the embedding tables, which
+changes nothing the encoder computes, only how fast fine-tuning moves them. Each prints one JSON line; results are in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEQ_LEN, VOCAB_SIZE, SEED = 128, 8000, 42
-ENCODER = dict(d_model=128, num_heads=4, num_layers=2)
+ENCODER = dict(d_model=128, num_heads=4, num_layers=2)   # chapter 07's standard encoder
 
 
 def vocabulary(out: Path, texts) -> list[str]:
@@ -42,6 +47,28 @@ def vocabulary(out: Path, texts) -> list[str]:
     return vocab
 
 
+def encoder_shape(args) -> dict:
+    """Chapter 07's standard encoder, or the shape given by --d-model/--num-heads/--num-layers."""
+    return {k: getattr(args, k) or v for k, v in ENCODER.items()}
+
+
+def rescale_embeddings(encoder, norm: float) -> float:
+    """Scale the token, position and segment tables so token vectors have mean norm ``norm``.
+
+    ``LayerNorm(c (token + position + segment)) = LayerNorm(token + position + segment)``, so
+    this changes nothing the encoder computes, only how far each fine-tuning step moves the
+    tables relative to their size (Adam's steps are about ``lr`` in absolute terms).
+    Returns the factor ``c``.
+    """
+    import numpy as np
+
+    emb = encoder.get_layer("embeddings")
+    factor = norm / float(np.mean(np.linalg.norm(emb.token_embedding.embeddings.numpy(), axis=-1)))
+    for table in (emb.token_embedding, emb.position_embedding, emb.segment_embedding):
+        table.embeddings.assign(table.embeddings.numpy() * factor)
+    return factor
+
+
 def pretrain(args) -> dict:
     from lmcourse import data, pretraining
     from lmcourse.models import bert
@@ -51,14 +78,14 @@ def pretrain(args) -> dict:
                                 n_examples=args.steps * args.batch_size + 512, val_examples=512,
                                 seed=SEED, vocabulary=vocabulary(args.out, texts))
     epochs = max(2, min(8, args.steps // 300))       # as chapter 07
-    run = pretraining.pretrain(pairs, **ENCODER, steps=epochs * (args.steps // epochs),
+    run = pretraining.pretrain(pairs, **encoder_shape(args), steps=epochs * (args.steps // epochs),
                                batch_size=args.batch_size, learning_rate=args.lr, epochs=epochs,
                                seed=SEED, dropout=args.dropout, norm_first=args.norm_first,
                                mask_selection_rate=args.selection_rate,
                                print_fn=lambda *a, **k: None)
     bert.save_pretrained(run.encoder, run.vocabulary, args.out / f"enc_{args.name}",
                          {"profile": "bench", **run.metrics})
-    return {"pretrain": args.name, "steps": args.steps, "lr": args.lr,
+    return {"pretrain": args.name, **encoder_shape(args), "steps": args.steps, "lr": args.lr,
             "selection_rate": args.selection_rate, "dropout": args.dropout,
             "norm_first": args.norm_first, **{k: round(v, 4) for k, v in run.metrics.items()},
             "val_mlm_loss_per_round": [round(x, 3) for x in run.history["val_mlm_loss"]],
@@ -82,15 +109,18 @@ def finetune(args) -> dict:
 
     keras.utils.set_random_seed(SEED)
     if args.name == "scratch":
-        encoder = bert.build_bert_encoder(len(vocab), max_length=SEQ_LEN, **ENCODER)
+        encoder = bert.build_bert_encoder(len(vocab), max_length=SEQ_LEN, **encoder_shape(args),
+                                          norm_first=args.norm_first)
     else:
         encoder, _, _ = bert.load_pretrained(args.out / f"enc_{args.name}", vocabulary=vocab)
     reinit = [n for n in args.reinit.split(",") if n]
     if reinit:
         keras.utils.set_random_seed(SEED)            # the weights a scratch run starts from
-        fresh = bert.build_bert_encoder(len(vocab), max_length=SEQ_LEN, **ENCODER)
+        fresh = bert.build_bert_encoder(**bert.encoder_config(encoder))
         for name in reinit:
             encoder.get_layer(name).set_weights(fresh.get_layer(name).get_weights())
+    if args.embedding_norm:
+        rescale_embeddings(encoder, args.embedding_norm)
     keras.utils.set_random_seed(SEED)
     if args.pool == "cls":
         model = bert.build_classifier(encoder, num_classes=2)
@@ -115,7 +145,7 @@ def finetune(args) -> dict:
                                                    batch_size=128)
     accuracy = training.evaluate_classifier(model, test_batches)["accuracy"]
     return {"finetune": args.name, "lr": args.lr, "labels": args.labels, "epochs": args.epochs,
-            "pool": args.pool, "reinit": reinit, "test_accuracy_2000": round(accuracy, 4),
+            "pool": args.pool, "reinit": reinit, "embedding_norm": args.embedding_norm, "test_accuracy_2000": round(accuracy, 4),
             "train_loss_per_epoch": [round(x, 3) for x in history["loss"]],
             "seconds": round(seconds, 1)}
 
@@ -124,6 +154,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/bench/pretraining"),
                         help="where the vocabulary and the encoders are kept")
+    for key in ENCODER:
+        parser.add_argument(f"--{key.replace('_', '-')}", type=int, default=0,
+                            help=f"encoder {key} of pretrain and of a scratch fine-tune "
+                            f"(default {ENCODER[key]})")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pretrain", help="pretrain one encoder and save it")
     p.add_argument("name")
@@ -138,9 +172,13 @@ def main(argv=None) -> None:
     f.add_argument("name")
     f.add_argument("lr", type=float)
     f.add_argument("--labels", type=int, default=4000)
+    f.add_argument("--norm-first", action="store_true", help="pre-LN blocks for 'scratch'")
     f.add_argument("--epochs", type=int, default=3)
     f.add_argument("--pool", choices=("cls", "mean"), default="cls")
     f.add_argument("--reinit", default="", help="comma-separated encoder layer names")
+    f.add_argument("--embedding-norm", type=float, default=0.0,
+                   help="rescale the three embedding tables so that token vectors have this "
+                   "mean norm (0: as saved); the encoder's outputs do not change")
     args = parser.parse_args(argv)
     if args.command == "finetune" and args.name != "scratch" and not (
             args.out / f"enc_{args.name}" / "metadata.json").is_file():

@@ -106,8 +106,7 @@ def test_batches_mask_the_asked_rate_of_ordinary_tokens(small):
     assert chosen[0.4] > 2.4 * chosen[0.15]
 
 
-def test_pretraining_budget_benchmark_starts_and_names_a_missing_encoder(tmp_path, capsys):
-    """benchmarks/pretraining_budget.py parses its options and refuses an encoder it lacks."""
+def _budget_benchmark():
     import importlib.util
 
     from lmcourse.chapters import REPO_ROOT
@@ -116,10 +115,38 @@ def test_pretraining_budget_benchmark_starts_and_names_a_missing_encoder(tmp_pat
         "pretraining_budget", REPO_ROOT / "benchmarks" / "pretraining_budget.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_pretraining_budget_benchmark_starts_and_names_a_missing_encoder(tmp_path, capsys):
+    """benchmarks/pretraining_budget.py parses its options and refuses an encoder it lacks."""
+    bench = _budget_benchmark()
     with pytest.raises(SystemExit):
         bench.main(["--out", str(tmp_path), "finetune", "nothere", "0.001"])
     assert "no encoder 'nothere'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # nothing written before the error
+
+
+def test_rescaled_embeddings_leave_the_encoder_outputs_unchanged():
+    """The benchmark's --embedding-norm claims a pure reparametrization: check it."""
+    import keras
+
+    from lmcourse.models import bert
+
+    keras.utils.set_random_seed(3)
+    encoder = bert.build_bert_encoder(50, max_length=12, d_model=16, num_heads=2, num_layers=1)
+    rng = np.random.default_rng(0)
+    x = {"token_ids": rng.integers(1, 50, (4, 12)).astype("int32"),
+         "segment_ids": (np.arange(12) >= 6).astype("int32")[None].repeat(4, 0),
+         "padding_mask": np.ones((4, 12), "int32")}
+    before = encoder(x, training=False)
+    factor = _budget_benchmark().rescale_embeddings(encoder, 1.5)
+    after = encoder(x, training=False)
+    token = encoder.get_layer("embeddings").token_embedding.embeddings.numpy()
+    assert factor > 5  # a fresh table's token norm is about 0.02 * sqrt(16) = 0.08
+    np.testing.assert_allclose(np.linalg.norm(token, axis=-1).mean(), 1.5, rtol=1e-5)
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(after[key], before[key], atol=1e-5)
 
 
 def test_pretrain_refuses_a_selection_rate_outside_0_1_before_building(small):
