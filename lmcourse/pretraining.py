@@ -159,9 +159,28 @@ def prepare(texts: Sequence[str], *, vocab_size: int, seq_len: int, n_examples: 
         raise ValueError(f"val_examples={val_examples} must be >= 0 and below n_examples={n_examples}")
     vocab = list(vocabulary) if vocabulary is not None else text.learn_wordpiece_vocabulary(
         texts, vocab_size)
-    ids = text.check_specials(vocab, (text.PAD, text.UNK_TOKEN, text.CLS, text.SEP, text.MASK))
+    text.check_specials(vocab, (text.PAD, text.UNK_TOKEN, text.CLS, text.SEP, text.MASK))  # early
     tokenizer = text.FastWordPiece(vocab)
-    documents = split_documents(tokenizer, texts)
+    data = pairs_from_documents(split_documents(tokenizer, texts), vocab, seq_len=seq_len,
+                                n_examples=n_examples, seed=seed, val_examples=val_examples)
+    data.tokenizer = tokenizer
+    return data
+
+
+def pairs_from_documents(documents: list[list[np.ndarray]], vocabulary: Sequence[str], *,
+                         seq_len: int, n_examples: int, seed: int = 0,
+                         val_examples: int = 0) -> PretrainingData:
+    """The sentence pairs of :func:`prepare` from texts already tokenized into sentences.
+
+    Pure NumPy, so that a machine without TensorFlow (a JAX GPU box given pre-tokenized
+    arrays, ``benchmarks/bert_imdb.py``) builds exactly the pairs the chapter builds. The
+    arguments are :func:`prepare`'s; ``documents`` is :func:`split_documents`' output. The
+    result's ``tokenizer`` is None.
+    """
+    if not 0 <= val_examples < n_examples:
+        raise ValueError(f"val_examples={val_examples} must be >= 0 and below n_examples={n_examples}")
+    vocab = list(vocabulary)
+    ids = text.check_specials(vocab, (text.PAD, text.UNK_TOKEN, text.CLS, text.SEP, text.MASK))
     if val_examples:
         usable = [d for d in documents if len(d) >= 2]
         if len(usable) < val_examples + 2:
@@ -178,7 +197,7 @@ def prepare(texts: Sequence[str], *, vocab_size: int, seq_len: int, n_examples: 
         labels = np.concatenate([val_labels, labels])
     else:
         inputs, labels = make_pairs(documents, n_examples, seq_len=seq_len, ids=ids, seed=seed)
-    return PretrainingData(vocabulary=vocab, tokenizer=tokenizer, inputs=inputs,
+    return PretrainingData(vocabulary=vocab, tokenizer=None, inputs=inputs,
                            nsp_labels=labels, ids=ids, val_examples=val_examples)
 
 

@@ -153,3 +153,42 @@ def test_pretrain_refuses_a_selection_rate_outside_0_1_before_building(small):
     with pytest.raises(ValueError, match=r"mask_selection_rate=1.5 must be in \(0, 1\]"):
         pretraining.pretrain(small, d_model=16, num_heads=2, num_layers=1, steps=2, batch_size=8,
                              learning_rate=1e-3, mask_selection_rate=1.5, print_fn=lambda *a: None)
+
+
+def _bert_imdb_benchmark():
+    import importlib.util
+
+    from lmcourse.chapters import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "bert_imdb", REPO_ROOT / "benchmarks" / "bert_imdb.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_bert_imdb_saved_token_ids_rebuild_the_chapter_pairs(tmp_path):
+    """The GPU path (token ids from an .npz, no TensorFlow) builds exactly the pairs that
+    ``pretraining.prepare`` builds from the texts, and a file made for another config is
+    refused with the command that makes the right one."""
+    bench = _bert_imdb_benchmark()
+    cfg = bench.settings("smoke", labels=64)
+    path = tmp_path / "smoke.npz"
+    bench.main(["--config", "smoke", "--labels", "64", "--save-data", str(path)])
+    assert [p.name for p in tmp_path.iterdir()] == ["smoke.npz"]   # no .part file left
+    arrays = bench.load(path, cfg)
+    vocab = [str(t) for t in arrays["vocabulary"]]
+    texts = list(data.movie_reviews("train").texts[: cfg["train_reviews"]])
+    expected = pretraining.prepare(texts, vocab_size=cfg["vocab_size"], seq_len=cfg["seq_len"],
+                                   n_examples=300, seed=5, vocabulary=vocab, val_examples=40)
+    got = pretraining.pairs_from_documents(bench.documents_from(arrays), vocab,
+                                           seq_len=cfg["seq_len"], n_examples=300, seed=5,
+                                           val_examples=40)
+    for key in expected.inputs:
+        np.testing.assert_array_equal(got.inputs[key], expected.inputs[key])
+    np.testing.assert_array_equal(got.nsp_labels, expected.nsp_labels)
+    x, y = bench.classification_inputs(arrays, "train")
+    assert x["token_ids"].shape == (64, cfg["ft_seq_len"]) and set(np.unique(y)) == {0, 1}
+    assert (x["padding_mask"].sum(1) > 2).all()                     # [CLS] text [SEP]
+    with pytest.raises(SystemExit, match="--config standard --save-data"):
+        bench.load(path, bench.settings("standard"))
