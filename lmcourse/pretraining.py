@@ -328,6 +328,11 @@ def pretrain(
     if not 0 < mask_selection_rate <= 1:
         raise ValueError(f"mask_selection_rate={mask_selection_rate} must be in (0, 1]: the "
                          "fraction of tokens chosen for prediction (BERT: 0.15)")
+    # The batches first: their checks (batch size, masking) fail before anything is built.
+    train = batches(data, batch_size=batch_size, seed=seed, nsp=nsp, start=val_examples,
+                    rate=mask_selection_rate)
+    val = batches(data, batch_size=min(batch_size, val_examples), seed=seed + 1, nsp=nsp,
+                  stop=val_examples, shuffle=False)
     keras.utils.set_random_seed(seed)
     seq_len = data.inputs["token_ids"].shape[1]
     encoder = bert.build_bert_encoder(
@@ -337,10 +342,6 @@ def pretrain(
     if unigram_bias:
         set_unigram_bias(pretrainer, data)
     compile_pretrainer(pretrainer, learning_rate=learning_rate, total_steps=steps, nsp=nsp)
-    train = batches(data, batch_size=batch_size, seed=seed, nsp=nsp, start=val_examples,
-                    rate=mask_selection_rate)
-    val = batches(data, batch_size=min(batch_size, val_examples), seed=seed + 1, nsp=nsp,
-                  stop=val_examples, shuffle=False)
     steps_per_epoch = max(1, steps // epochs)
     start = time.perf_counter()
     if run_dir is not None:

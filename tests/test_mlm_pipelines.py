@@ -110,6 +110,15 @@ def test_masked_lm_batches_remask_each_epoch_and_are_reproducible():
     assert not (ds[0][0]["token_ids"] == x["token_ids"]).all()
 
 
+def test_masked_lm_batches_refuse_a_bad_rate_when_built_not_at_the_first_batch():
+    batch = _packed_batch(n=32, seq_len=16)
+    kw = dict(batch_size=8, vocab_size=5000, mask_id=MASK, special_ids=SPECIALS)
+    with pytest.raises(ValueError, match=r"need 0 < rate <= 1.*rate=0"):
+        P.MaskedLMBatches(batch, max_predictions=3, rate=0.0, **kw)
+    with pytest.raises(ValueError, match="max_predictions must be >= 1, got 0"):
+        P.MaskedLMBatches(batch, max_predictions=0, **kw)
+
+
 def test_fit_sees_the_batches_a_hand_written_loop_sees():
     """model.fit calls on_epoch_end once before its first epoch; the order must not skip."""
     import keras
