@@ -39,7 +39,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # lmcourse without installing it
 
-VAL_PAIRS, SEED = 512, 42
+VAL_PAIRS = 512
+SEED = 42  # --seed: pairs, masks, initial weights, dropout and batch order
 FORMAT = 1  # of the .npz
 
 
@@ -53,7 +54,7 @@ def settings(config: str, steps: int | None = None, labels: int | None = None) -
 
     pre = dict(get_chapter("07").profiles[config])
     ft = {f"ft_{k}": v for k, v in get_chapter("08").profiles[config].items()}
-    out = {"config": config, **pre, **ft}
+    out = {"config": config, **pre, **ft, "seed": SEED}
     if steps is not None:
         out["steps"] = steps
     if labels is not None:
@@ -147,13 +148,13 @@ def pretrain(arrays: dict[str, np.ndarray], cfg: dict) -> tuple[object, dict]:
     start = time.perf_counter()
     data = pretraining.pairs_from_documents(
         documents_from(arrays), [str(t) for t in arrays["vocabulary"]], seq_len=cfg["seq_len"],
-        n_examples=per_round * cfg["batch_size"] + VAL_PAIRS, seed=SEED, val_examples=VAL_PAIRS)
+        n_examples=per_round * cfg["batch_size"] + VAL_PAIRS, seed=cfg["seed"], val_examples=VAL_PAIRS)
     log(f"{len(data.nsp_labels):,} sentence pairs of {cfg['seq_len']} tokens in "
         f"{time.perf_counter() - start:.0f} s; pretraining {rounds} x {per_round} steps")
     run = pretraining.pretrain(
         data, d_model=cfg["d_model"], num_heads=cfg["num_heads"], num_layers=cfg["num_layers"],
         steps=rounds * per_round, batch_size=cfg["batch_size"],
-        learning_rate=cfg["learning_rate"], epochs=rounds, seed=SEED, print_fn=log)
+        learning_rate=cfg["learning_rate"], epochs=rounds, seed=cfg["seed"], print_fn=log)
     tokens = rounds * per_round * cfg["batch_size"] * cfg["seq_len"]
     return run.encoder, {**{f"pretrain_{k}": v for k, v in run.metrics.items()},
                          "pretrain_steps": rounds * per_round,
@@ -172,11 +173,11 @@ def finetune(name: str, encoder, arrays: dict[str, np.ndarray], cfg: dict) -> di
             "full": cfg["ft_learning_rate"]}[name]
     if name == "frozen":
         training.freeze(encoder)
-    keras.utils.set_random_seed(SEED)               # the head starts the same in every run
+    keras.utils.set_random_seed(cfg["seed"])        # the head starts the same in every run
     model = bert.build_classifier(encoder, num_classes=2)
     x, y = classification_inputs(arrays, "train", cfg["ft_train_examples"])
     batches = pipelines.ClassificationBatches(x, y, batch_size=cfg["ft_batch_size"], shuffle=True,
-                                              seed=SEED)
+                                              seed=cfg["seed"])
     total = cfg["ft_epochs"] * len(batches)
     schedule = training.WarmupLinearDecay(peak=peak, warmup_steps=max(1, total // 10),
                                           total_steps=total)
@@ -205,7 +206,7 @@ def run(arrays: dict[str, np.ndarray], cfg: dict) -> dict:
               "devices": _devices(), "settings": cfg,
               "labels": len(classification_inputs(arrays, "train", cfg["ft_train_examples"])[1]),
               "test_reviews": len(arrays["test_labels"])}
-    keras.utils.set_random_seed(SEED)
+    keras.utils.set_random_seed(cfg["seed"])
     encoder, pre = pretrain(arrays, cfg)
     result.update(pre)
     log(f"held-out MLM loss {pre['pretrain_mlm_loss']:.3f}, accuracy {pre['pretrain_mlm_accuracy']:.3f}, "
@@ -214,7 +215,7 @@ def run(arrays: dict[str, np.ndarray], cfg: dict) -> dict:
     weights = encoder.get_weights()
     shape = bert.encoder_config(encoder)
     for name in ("scratch", "frozen", "full"):
-        keras.utils.set_random_seed(SEED)
+        keras.utils.set_random_seed(cfg["seed"])
         enc = bert.build_bert_encoder(**shape)      # a fresh copy: each run starts alike
         if name != "scratch":
             enc.set_weights(weights)
@@ -248,6 +249,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", type=Path, metavar="NPZ",
                         help="read the token ids from NPZ instead of tokenizing")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"the run's seed (default {SEED})")
     args = parser.parse_args(argv)
     if args.steps is not None and args.steps < 10:
         parser.error(f"--steps {args.steps}: pretraining needs at least 10 steps")
@@ -257,6 +259,7 @@ def main(argv=None) -> None:
         parser.error(f"--data {args.data}: no such file; make it with --config {args.config} "
                      f"--save-data {args.data} on a machine with the course installed")
     cfg = settings(args.config, args.steps, args.labels)
+    cfg["seed"] = args.seed
     if args.save_data is not None:
         arrays = tokenize(cfg)
         tmp = args.save_data.with_name(args.save_data.name + ".part.npz")
