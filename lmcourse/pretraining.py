@@ -51,7 +51,8 @@ class PretrainingData:
 
     Attributes:
         vocabulary: WordPiece tokens in id order (``[PAD]`` = 0).
-        tokenizer: a :class:`lmcourse.text.FastWordPiece` over it.
+        tokenizer: a :class:`lmcourse.text.FastWordPiece` over it (None from
+            :func:`pairs_from_documents`, which gets ids already tokenized).
         inputs: ``{"token_ids", "segment_ids", "padding_mask"}``, each ``(N, S)`` int32:
             ``[CLS] A [SEP] B [SEP]`` sentence pairs.
         nsp_labels: ``(N,)`` 1 = B follows A in the review, 0 = B is from another review.

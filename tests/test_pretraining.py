@@ -106,13 +106,13 @@ def test_batches_mask_the_asked_rate_of_ordinary_tokens(small):
     assert chosen[0.4] > 2.4 * chosen[0.15]
 
 
-def _budget_benchmark():
+def _benchmark(name: str):
+    """The script ``benchmarks/<name>.py`` as a module (benchmarks/ is not a package)."""
     import importlib.util
 
     from lmcourse.chapters import REPO_ROOT
 
-    spec = importlib.util.spec_from_file_location(
-        "pretraining_budget", REPO_ROOT / "benchmarks" / "pretraining_budget.py")
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     return bench
@@ -120,7 +120,7 @@ def _budget_benchmark():
 
 def test_pretraining_budget_benchmark_starts_and_names_a_missing_encoder(tmp_path, capsys):
     """benchmarks/pretraining_budget.py parses its options and refuses an encoder it lacks."""
-    bench = _budget_benchmark()
+    bench = _benchmark("pretraining_budget")
     with pytest.raises(SystemExit):
         bench.main(["--out", str(tmp_path), "finetune", "nothere", "0.001"])
     assert "no encoder 'nothere'" in capsys.readouterr().err
@@ -140,7 +140,7 @@ def test_rescaled_embeddings_leave_the_encoder_outputs_unchanged():
          "segment_ids": (np.arange(12) >= 6).astype("int32")[None].repeat(4, 0),
          "padding_mask": np.ones((4, 12), "int32")}
     before = encoder(x, training=False)
-    factor = _budget_benchmark().rescale_embeddings(encoder, 1.5)
+    factor = _benchmark("pretraining_budget").rescale_embeddings(encoder, 1.5)
     after = encoder(x, training=False)
     token = encoder.get_layer("embeddings").token_embedding.embeddings.numpy()
     assert factor > 5  # a fresh table's token norm is about 0.02 * sqrt(16) = 0.08
@@ -155,23 +155,11 @@ def test_pretrain_refuses_a_selection_rate_outside_0_1_before_building(small):
                              learning_rate=1e-3, mask_selection_rate=1.5, print_fn=lambda *a: None)
 
 
-def _bert_imdb_benchmark():
-    import importlib.util
-
-    from lmcourse.chapters import REPO_ROOT
-
-    spec = importlib.util.spec_from_file_location(
-        "bert_imdb", REPO_ROOT / "benchmarks" / "bert_imdb.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
-
-
 def test_bert_imdb_saved_token_ids_rebuild_the_chapter_pairs(tmp_path):
     """The GPU path (token ids from an .npz, no TensorFlow) builds exactly the pairs that
     ``pretraining.prepare`` builds from the texts, and a file made for another config is
     refused with the command that makes the right one."""
-    bench = _bert_imdb_benchmark()
+    bench = _benchmark("bert_imdb")
     cfg = bench.settings("smoke", labels=64)
     path = tmp_path / "smoke.npz"
     bench.main(["--config", "smoke", "--labels", "64", "--save-data", str(path)])
