@@ -2,7 +2,8 @@
 
     python benchmarks/bert_imdb.py --config smoke                      # end to end here, ~1 min
     python benchmarks/bert_imdb.py --config full --save-data imdb_full.npz   # tokenize (TensorFlow)
-    KERAS_BACKEND=jax python benchmarks/bert_imdb.py --config full --data imdb_full.npz --json full.json
+    KERAS_BACKEND=jax python benchmarks/bert_imdb.py --config full --data imdb_full.npz \
+        --json full.json
 
 It pretrains chapter 07's mini-BERT (MLM + NSP) on the texts of the IMDB training reviews and
 fine-tunes chapter 08's ``[CLS]`` classifier three ways on the same labels: from random weights
@@ -98,7 +99,8 @@ def tokenize(cfg: dict) -> dict[str, np.ndarray]:
     dtype = np.int16 if len(vocab) <= np.iinfo(np.int16).max else np.int32
     for key in [k for k in out if k == "tokens" or k.endswith("_token_ids")]:
         out[key] = out[key].astype(dtype)                            # half the file
-    log(f"tokenized {len(texts):,} pretraining texts and {sum(len(s[1]) for s in splits.values()):,} "
+    n_reviews = sum(len(labels) for _, labels in splits.values())
+    log(f"tokenized {len(texts):,} pretraining texts and {n_reviews:,} "
         f"labelled reviews in {time.perf_counter() - start:.0f} s")
     return out
 
@@ -148,7 +150,8 @@ def pretrain(arrays: dict[str, np.ndarray], cfg: dict) -> tuple[object, dict]:
     start = time.perf_counter()
     data = pretraining.pairs_from_documents(
         documents_from(arrays), [str(t) for t in arrays["vocabulary"]], seq_len=cfg["seq_len"],
-        n_examples=per_round * cfg["batch_size"] + VAL_PAIRS, seed=cfg["seed"], val_examples=VAL_PAIRS)
+        n_examples=per_round * cfg["batch_size"] + VAL_PAIRS, seed=cfg["seed"],
+        val_examples=VAL_PAIRS)
     log(f"{len(data.nsp_labels):,} sentence pairs of {cfg['seq_len']} tokens in "
         f"{time.perf_counter() - start:.0f} s; pretraining {rounds} x {per_round} steps")
     run = pretraining.pretrain(
@@ -209,7 +212,8 @@ def run(arrays: dict[str, np.ndarray], cfg: dict) -> dict:
     keras.utils.set_random_seed(cfg["seed"])
     encoder, pre = pretrain(arrays, cfg)
     result.update(pre)
-    log(f"held-out MLM loss {pre['pretrain_mlm_loss']:.3f}, accuracy {pre['pretrain_mlm_accuracy']:.3f}, "
+    log(f"held-out MLM loss {pre['pretrain_mlm_loss']:.3f}, "
+        f"accuracy {pre['pretrain_mlm_accuracy']:.3f}, "
         f"NSP {pre['pretrain_nsp_accuracy']:.3f}; {pre['pretrain_seconds']:.0f} s "
         f"({pre['pretrain_tokens_per_s']:,.0f} token positions/s)")
     weights = encoder.get_weights()

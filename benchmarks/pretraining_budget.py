@@ -19,7 +19,8 @@ chapter 08's classifier on the first ``--labels`` training reviews, with AdamW, 
 and linear decay, and prints the accuracy on the first 2,000 test reviews. ``--reinit``
 resets the named encoder layers to their random initialization first (which parts of the
 pretrained encoder help?); ``--embedding-norm`` shrinks or grows the embedding tables, which
-changes nothing the encoder computes, only how fast fine-tuning moves them. Each prints one JSON line; results are in ``benchmarks/README.md``.
+changes nothing the encoder computes, only how fast fine-tuning moves them. Each prints one
+JSON line; results are in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def finetune(args) -> dict:
                                                    batch_size=128)
     accuracy = training.evaluate_classifier(model, test_batches)["accuracy"]
     return {"finetune": args.name, "lr": args.lr, "labels": args.labels, "epochs": args.epochs,
-            "pool": args.pool, "reinit": reinit, "embedding_norm": args.embedding_norm, "test_accuracy_2000": round(accuracy, 4),
+            "pool": args.pool, "reinit": reinit, "embedding_norm": args.embedding_norm,
+            "test_accuracy_2000": round(accuracy, 4),
             "train_loss_per_epoch": [round(x, 3) for x in history["loss"]],
             "seconds": round(seconds, 1)}
 
