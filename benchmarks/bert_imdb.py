@@ -133,6 +133,7 @@ def classification_inputs(arrays: dict[str, np.ndarray], split: str, n: int = 0)
     labels = arrays[f"{split}_labels"]
     if n:
         ids, labels = ids[:n], labels[:n]
+    # [PAD] is id 0 in every course vocabulary; tokenize() checked the saved masks against it.
     return {"token_ids": ids, "segment_ids": np.zeros_like(ids),
             "padding_mask": (ids != 0).astype(np.int32)}, labels
 
