@@ -146,7 +146,7 @@ def pretrain(arrays: dict[str, np.ndarray], cfg: dict) -> tuple[object, dict]:
 
     # Rounds as chapter 07 counts them; each round masks every pair afresh (dynamic masking),
     # so one round's worth of distinct pairs is enough and keeps the arrays in memory small.
-    rounds = max(2, min(8, cfg["steps"] // 300))
+    rounds = pretraining.pretraining_rounds(cfg["steps"])
     per_round = cfg["steps"] // rounds
     start = time.perf_counter()
     data = pretraining.pairs_from_documents(
@@ -166,7 +166,7 @@ def pretrain(arrays: dict[str, np.ndarray], cfg: dict) -> tuple[object, dict]:
                          "pretrain_tokens_per_s": tokens / run.seconds}
 
 
-def finetune(name: str, encoder, arrays: dict[str, np.ndarray], cfg: dict) -> dict:
+def finetune(name: str, encoder, splits: dict[str, tuple], cfg: dict) -> dict:
     """Train the ``[CLS]`` classifier on ``encoder`` and score it on the test split."""
     import keras
 
@@ -179,8 +179,7 @@ def finetune(name: str, encoder, arrays: dict[str, np.ndarray], cfg: dict) -> di
         training.freeze(encoder)
     keras.utils.set_random_seed(cfg["seed"])        # the head starts the same in every run
     model = bert.build_classifier(encoder, num_classes=2)
-    x, y = classification_inputs(arrays, "train", cfg["ft_train_examples"])
-    batches = pipelines.ClassificationBatches(x, y, batch_size=cfg["ft_batch_size"], shuffle=True,
+    batches = pipelines.ClassificationBatches(*splits["train"], batch_size=cfg["ft_batch_size"], shuffle=True,
                                               seed=cfg["seed"])
     total = cfg["ft_epochs"] * len(batches)
     schedule = training.WarmupLinearDecay(peak=peak, warmup_steps=max(1, total // 10),
@@ -188,12 +187,11 @@ def finetune(name: str, encoder, arrays: dict[str, np.ndarray], cfg: dict) -> di
     model.compile(keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    val = pipelines.ClassificationBatches(*classification_inputs(arrays, "validation"),
-                                          batch_size=256)
+    val = pipelines.ClassificationBatches(*splits["validation"], batch_size=256)
     start = time.perf_counter()
     history = model.fit(batches, validation_data=val, epochs=cfg["ft_epochs"], verbose=0).history
     seconds = time.perf_counter() - start
-    test = pipelines.ClassificationBatches(*classification_inputs(arrays, "test"), batch_size=256)
+    test = pipelines.ClassificationBatches(*splits["test"], batch_size=256)
     scores = training.evaluate_classifier(model, test)
     log(f"{name:8s} test accuracy {scores['accuracy']:.4f}  macro-F1 {scores['macro_f1']:.4f}  "
         f"validation per epoch {[round(v, 4) for v in history['val_accuracy']]}  {seconds:.0f} s")
@@ -206,10 +204,12 @@ def run(arrays: dict[str, np.ndarray], cfg: dict) -> dict:
 
     from lmcourse.models import bert
 
+    splits = {"train": classification_inputs(arrays, "train", cfg["ft_train_examples"]),
+              "validation": classification_inputs(arrays, "validation"),
+              "test": classification_inputs(arrays, "test")}
     result = {"config": cfg["config"], "backend": keras.backend.backend(),
-              "devices": _devices(), "settings": cfg,
-              "labels": len(classification_inputs(arrays, "train", cfg["ft_train_examples"])[1]),
-              "test_reviews": len(arrays["test_labels"])}
+              "devices": _devices(), "settings": cfg, "labels": len(splits["train"][1]),
+              "test_reviews": len(splits["test"][1])}
     keras.utils.set_random_seed(cfg["seed"])
     encoder, pre = pretrain(arrays, cfg)
     result.update(pre)
@@ -224,7 +224,7 @@ def run(arrays: dict[str, np.ndarray], cfg: dict) -> dict:
         enc = bert.build_bert_encoder(**shape)      # a fresh copy: each run starts alike
         if name != "scratch":
             enc.set_weights(weights)
-        result.update(finetune(name, enc, arrays, cfg))
+        result.update(finetune(name, enc, splits, cfg))
     result["pretrained_gain_points"] = 100 * (result["acc_full"] - result["acc_scratch"])
     result["targets"] = {"standard: gain >= 3 points": result["pretrained_gain_points"] >= 3,
                          "full: accuracy >= 0.88": result["acc_full"] >= 0.88,

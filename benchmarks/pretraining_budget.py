@@ -78,7 +78,7 @@ def pretrain(args) -> dict:
     pairs = pretraining.prepare(texts, vocab_size=VOCAB_SIZE, seq_len=SEQ_LEN,
                                 n_examples=args.steps * args.batch_size + 512, val_examples=512,
                                 seed=SEED, vocabulary=vocabulary(args.out, texts))
-    epochs = max(2, min(8, args.steps // 300))       # as chapter 07
+    epochs = pretraining.pretraining_rounds(args.steps)     # as chapter 07
     run = pretraining.pretrain(pairs, **encoder_shape(args), steps=epochs * (args.steps // epochs),
                                batch_size=args.batch_size, learning_rate=args.lr, epochs=epochs,
                                seed=SEED, dropout=args.dropout, norm_first=args.norm_first,

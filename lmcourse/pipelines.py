@@ -208,8 +208,8 @@ def chunk_documents(docs: Sequence[np.ndarray], length: int, *, min_length: int 
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_masking(rate: float, mask_rate: float, random_rate: float,
-                   max_predictions: int) -> None:
+def _check_masking(rate: float, max_predictions: int, mask_rate: float = 0.0,
+                   random_rate: float = 0.0) -> None:
     if not 0 < rate <= 1 or mask_rate < 0 or random_rate < 0 or mask_rate + random_rate > 1:
         raise ValueError(f"need 0 < rate <= 1 and mask_rate + random_rate <= 1, got rate={rate}, "
                          f"mask_rate={mask_rate}, random_rate={random_rate}")
@@ -251,7 +251,7 @@ def mask_tokens(
     ids = np.asarray(token_ids)
     if ids.ndim != 2:
         raise ValueError(f"token_ids must be (N, S), got shape {ids.shape}")
-    _check_masking(rate, mask_rate, random_rate, max_predictions)
+    _check_masking(rate, max_predictions, mask_rate, random_rate)
     n_rows, seq_len = ids.shape
     special = np.isin(ids, np.asarray(list(special_ids)))
     ordinary = np.setdiff1d(np.arange(vocab_size), np.asarray(list(special_ids)))
@@ -458,7 +458,7 @@ class MaskedLMBatches(_ShuffledBatches):
         if nsp_labels is not None and len(nsp_labels) != n:
             raise ValueError(f"{len(nsp_labels)} NSP labels for {n} examples")
         # Now, not at the first batch (inside fit, after the model is built and compiled).
-        _check_masking(rate, 0.8, 0.1, max_predictions)
+        _check_masking(rate, max_predictions)
         self.inputs, self.nsp_labels = inputs, nsp_labels
         self.mask_args = dict(vocab_size=vocab_size, mask_id=mask_id, special_ids=tuple(special_ids),
                               max_predictions=max_predictions, rate=rate)

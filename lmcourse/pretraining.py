@@ -132,6 +132,19 @@ def make_pairs(documents: list[list[np.ndarray]], n_examples: int, *, seq_len: i
     return inputs, np.concatenate(labels)[:n_examples]
 
 
+def pretraining_rounds(steps: int) -> int:
+    """Into how many rounds ("epochs") chapter 07 splits ``steps``: 2 to 8, one per ~300 steps.
+
+    Each round masks its pairs afresh and adds a point to the learning curves.
+    """
+    return max(2, min(8, steps // 300))
+
+
+def _check_val_examples(val_examples: int, n_examples: int) -> None:
+    if not 0 <= val_examples < n_examples:
+        raise ValueError(f"val_examples={val_examples} must be >= 0 and below n_examples={n_examples}")
+
+
 def prepare(texts: Sequence[str], *, vocab_size: int, seq_len: int, n_examples: int,
             seed: int = 0, vocabulary: Sequence[str] | None = None,
             val_examples: int = 0) -> PretrainingData:
@@ -156,8 +169,7 @@ def prepare(texts: Sequence[str], *, vocab_size: int, seq_len: int, n_examples: 
     """
     if len(texts) == 0:
         raise ValueError("no texts to pretrain on: pass a non-empty list of strings")
-    if not 0 <= val_examples < n_examples:
-        raise ValueError(f"val_examples={val_examples} must be >= 0 and below n_examples={n_examples}")
+    _check_val_examples(val_examples, n_examples)
     vocab = list(vocabulary) if vocabulary is not None else text.learn_wordpiece_vocabulary(
         texts, vocab_size)
     text.check_specials(vocab, (text.PAD, text.UNK_TOKEN, text.CLS, text.SEP, text.MASK))  # early
@@ -178,8 +190,7 @@ def pairs_from_documents(documents: list[list[np.ndarray]], vocabulary: Sequence
     arguments are :func:`prepare`'s; ``documents`` is :func:`split_documents`' output. The
     result's ``tokenizer`` is None.
     """
-    if not 0 <= val_examples < n_examples:
-        raise ValueError(f"val_examples={val_examples} must be >= 0 and below n_examples={n_examples}")
+    _check_val_examples(val_examples, n_examples)
     vocab = list(vocabulary)
     ids = text.check_specials(vocab, (text.PAD, text.UNK_TOKEN, text.CLS, text.SEP, text.MASK))
     if val_examples:
