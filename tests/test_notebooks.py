@@ -120,6 +120,9 @@ def check_07(r):
     assert r["mlm_val_loss"] < r["mlm_unigram_loss"] + 0.3
     for name in ("probe_accuracy_random", "probe_accuracy_mlm_only", "probe_accuracy_mlm_nsp"):
         assert 0.3 < r[name] < 1.0, name
+    # the polarity gap of the token tables: a mean-cosine difference, with a finite z
+    for name in ("random", "mlm_only", "mlm_nsp"):
+        assert abs(r[f"polarity_gap_{name}"]) < 0.5 and math.isfinite(r[f"polarity_gap_z_{name}"])
 
 
 def check_08(r):
@@ -138,6 +141,9 @@ def check_08(r):
     assert r["pretrained_gain_points"] == pytest.approx(
         100 * (max(r["acc_frozen"], r["acc_gradual"], r["acc_full"]) - r["acc_scratch"]))
     assert r["test_errors"] >= 0
+    # training from scratch moved the token table away from its initialization
+    assert all(abs(r[f"polarity_gap_{n}"]) < 0.5 for n in ("random", "scratch", "pretrained", "full"))
+    assert r["polarity_gap_scratch"] != r["polarity_gap_random"]
 
 
 CHECKS = {"00": check_00, "01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05,
