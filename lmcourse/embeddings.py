@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -87,9 +88,10 @@ def nearest_neighbours(vectors: object, vocabulary: Sequence[str], word: str, k:
     table = _table(vectors, vocabulary)
     index = _index(vocabulary)
     if word not in index:
+        close = difflib.get_close_matches(word, list(index), n=3)
+        hint = f"; the closest it has: {', '.join(map(repr, close))}" if close else ""
         raise ValueError(f"{word!r} is not in the vocabulary ({len(vocabulary):,} tokens): "
-                         "ask for a word it has, e.g. one of "
-                         f"{', '.join(map(repr, list(vocabulary)[-3:]))}")
+                         f"ask for a word it has{hint}")
     query = index[word]
     similarity = table @ table[query]                                    # (V,)
     allowed = np.zeros(len(vocabulary), dtype=bool)

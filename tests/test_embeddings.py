@@ -45,8 +45,11 @@ def test_nearest_neighbours_answer_only_from_among_and_never_the_word():
 
 def test_nearest_neighbours_refuse_bad_input_clearly():
     table, vocab = _table()
-    with pytest.raises(ValueError, match="'nope' is not in the vocabulary"):
+    with pytest.raises(ValueError, match="'nope' is not in the vocabulary") as error:
         embeddings.nearest_neighbours(table, vocab, "nope")
+    assert "closest" not in str(error.value)                       # nothing like it to suggest
+    with pytest.raises(ValueError, match="'w3x' is not .* the closest it has: 'w3'"):
+        embeddings.nearest_neighbours(table, vocab, "w3x")
     with pytest.raises(ValueError, match="k must be at least 1"):
         embeddings.nearest_neighbours(table, vocab, "w1", k=0)
     with pytest.raises(ValueError, match="50 rows but the vocabulary 49 tokens"):
