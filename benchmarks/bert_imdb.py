@@ -181,10 +181,7 @@ def finetune(name: str, encoder, splits: dict[str, tuple], cfg: dict) -> dict:
     model = bert.build_classifier(encoder, num_classes=2)
     batches = pipelines.ClassificationBatches(*splits["train"], batch_size=cfg["ft_batch_size"], shuffle=True,
                                               seed=cfg["seed"])
-    total = cfg["ft_epochs"] * len(batches)
-    schedule = training.WarmupLinearDecay(peak=peak, warmup_steps=max(1, total // 10),
-                                          total_steps=total)
-    model.compile(keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+    model.compile(training.warmup_adamw(peak, cfg["ft_epochs"] * len(batches)),   # as chapter 08
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     val = pipelines.ClassificationBatches(*splits["validation"], batch_size=256)

@@ -134,10 +134,7 @@ def finetune(args) -> dict:
     batches = pipelines.ClassificationBatches(encode(train.texts[: args.labels]),
                                               train.labels[: args.labels], batch_size=32,
                                               shuffle=True, seed=SEED)
-    total = args.epochs * len(batches)
-    schedule = training.WarmupLinearDecay(peak=args.lr, warmup_steps=max(1, total // 10),
-                                          total_steps=total)
-    model.compile(keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+    model.compile(training.warmup_adamw(args.lr, args.epochs * len(batches)),   # as chapter 08
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     start = time.perf_counter()
     history = model.fit(batches, epochs=args.epochs, verbose=0).history

@@ -251,10 +251,8 @@ def compile_pretrainer(model, *, learning_rate: float, total_steps: int, nsp: bo
     """AdamW with linear warm-up and decay (BERT's recipe); MLM loss (+ NSP loss), accuracies."""
     import keras
 
-    from lmcourse.training import WarmupLinearDecay
+    from lmcourse.training import warmup_adamw
 
-    schedule = WarmupLinearDecay(peak=learning_rate, warmup_steps=max(1, int(warmup_fraction * total_steps)),
-                                 total_steps=max(1, total_steps))
     # The MLM loss averages over the real predictions only (unused slots weigh 0), and its
     # accuracy must be a *weighted* metric: plain metrics ignore sample weights.
     loss = {"mlm": keras.losses.SparseCategoricalCrossentropy(
@@ -265,7 +263,8 @@ def compile_pretrainer(model, *, learning_rate: float, total_steps: int, nsp: bo
         loss["nsp"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics["nsp"] = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay, global_clipnorm=1.0),
+        optimizer=warmup_adamw(learning_rate, total_steps, warmup_fraction=warmup_fraction,
+                               weight_decay=weight_decay),
         loss=loss, metrics=metrics or None, weighted_metrics=weighted,
     )
 

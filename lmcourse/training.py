@@ -436,6 +436,19 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+def warmup_adamw(peak: float, total_steps: int, *, warmup_fraction: float = 0.1,
+                 weight_decay: float = 0.01) -> keras.optimizers.AdamW:
+    """BERT's optimizer: AdamW on :class:`WarmupLinearDecay` (warm-up over the first
+    ``warmup_fraction`` of ``total_steps``, then linear decay to 0), gradients clipped to a
+    global norm of 1. Chapter 07's pretraining and the chapter 07-08 benchmarks use it;
+    chapter 08 writes the same two lines out, where they are the lesson.
+    """
+    total_steps = max(1, total_steps)
+    warmup_steps = max(1, int(warmup_fraction * total_steps))
+    schedule = WarmupLinearDecay(peak=peak, warmup_steps=warmup_steps, total_steps=total_steps)
+    return keras.optimizers.AdamW(schedule, weight_decay=weight_decay, global_clipnorm=1.0)
+
+
 def _layers_of(model_or_layers: Any) -> list[keras.layers.Layer]:
     """One layer (or model) -> [it]; an iterable of layers (nested lists too) -> flat list."""
     if isinstance(model_or_layers, keras.layers.Layer):

@@ -87,6 +87,21 @@ def test_warmup_linear_decay_values_exactly():
     assert float(bert(keras.Variable(np.int64(550), dtype="int64"))) == pytest.approx(1e-5)
 
 
+def test_warmup_adamw_is_chapter_08s_optimizer():
+    from lmcourse.training import warmup_adamw
+
+    for total in (1, 9, 37, 375):
+        opt = warmup_adamw(5e-4, total)
+        # chapter 08's make_optimizer: 10% warm-up (at least 1 step), decay to 0, clip at 1
+        ref = WarmupLinearDecay(peak=5e-4, warmup_steps=max(1, total // 10), total_steps=total)
+        assert opt.global_clipnorm == 1.0 and opt.weight_decay == pytest.approx(0.01)
+        schedule = opt.get_config()["learning_rate"]                 # the serialized schedule
+        assert schedule["class_name"] == "WarmupLinearDecay"
+        assert schedule["config"] == ref.get_config()
+    quarter = warmup_adamw(1e-3, 100, warmup_fraction=0.25).get_config()["learning_rate"]
+    assert quarter["config"]["warmup_steps"] == 25
+
+
 def test_warmup_linear_decay_serializes_with_its_optimizer():
     lr = WarmupLinearDecay(peak=3e-4, warmup_steps=10, total_steps=100, end=1e-6)
     back = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(lr))
