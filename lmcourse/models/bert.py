@@ -89,6 +89,15 @@ def gelu_approximate(x: Any) -> Any:
     return keras.activations.gelu(x, approximate=True)
 
 
+ACTIVATIONS: dict[str, Any] = {"gelu_approximate": gelu_approximate, "gelu": "gelu"}
+"""The feed-forward activations :func:`build_bert_encoder` accepts, by name."""
+
+
+def _activation_name(block: TransformerBlock) -> str:
+    name = getattr(block.feedforward_intermediate_dense.activation, "__name__", "")
+    return "gelu" if name == "gelu" else "gelu_approximate"
+
+
 def bert_initializer(stddev: float = 0.02) -> keras.initializers.Initializer:
     """A fresh ``TruncatedNormal(stddev=0.02)``: BERT's initializer of every kernel and table."""
     return keras.initializers.TruncatedNormal(stddev=stddev)
@@ -237,6 +246,7 @@ def build_bert_encoder(
     num_segments: int = 2,
     norm_first: bool = False,
     layer_norm_epsilon: float = 1e-12,
+    activation: str = "gelu_approximate",
     name: str = "bert_encoder",
 ) -> keras.Model:
     """A BERT encoder as a functional ``keras.Model``.
@@ -259,6 +269,9 @@ def build_bert_encoder(
         num_segments: the number of segment ids.
         norm_first: False: post-LN (BERT); True: pre-LN.
         layer_norm_epsilon: of every LayerNorm (BERT: 1e-12).
+        activation: the feed-forward non-linearity: ``"gelu_approximate"`` (tanh form, as
+            keras-hub's BERT computes it) or ``"gelu"`` (the exact ``x Phi(x)``, as the
+            original BERT and HuggingFace checkpoints were trained).
         name: the model's name.
 
     Returns:
@@ -283,6 +296,9 @@ def build_bert_encoder(
     num_layers = _check_int("num_layers", num_layers)
     ff_dim = 4 * d_model if ff_dim is None else _check_int("ff_dim", ff_dim)
     dropout = _check_rate("dropout", dropout)
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation={activation!r} is not one of {', '.join(ACTIVATIONS)}: "
+                         "BERT's feed-forward layers use a GELU")
 
     inputs = encoder_inputs()
     x = BertEmbedding(vocab_size, max_length, d_model, num_segments=num_segments,
@@ -290,7 +306,7 @@ def build_bert_encoder(
                       name="embeddings")(inputs["token_ids"], inputs["segment_ids"])
     for i in range(num_layers):
         x = TransformerBlock(d_model, num_heads, ff_dim, dropout=dropout,
-                             norm_first=norm_first, activation=gelu_approximate,
+                             norm_first=norm_first, activation=ACTIVATIONS[activation],
                              layer_norm_epsilon=layer_norm_epsilon,
                              kernel_initializer=bert_initializer(),
                              name=f"transformer_layer_{i}")(
@@ -327,8 +343,8 @@ def encoder_config(encoder: keras.Model) -> dict[str, Any]:
 
     Returns:
         ``{"vocab_size", "max_length", "d_model", "num_heads", "num_layers", "ff_dim",
-        "dropout", "num_segments", "norm_first", "layer_norm_epsilon", "name"}``: plain JSON
-        values; ``build_bert_encoder(**encoder_config(e))`` has the same shapes as ``e``.
+        "dropout", "num_segments", "norm_first", "layer_norm_epsilon", "activation", "name"}``:
+        plain JSON values; ``build_bert_encoder(**encoder_config(e))`` has the same shapes as ``e``.
 
     Raises:
         ValueError: ``encoder`` is not one made by :func:`build_bert_encoder`.
@@ -349,6 +365,7 @@ def encoder_config(encoder: keras.Model) -> dict[str, Any]:
         "num_segments": emb.num_segments,
         "norm_first": first.norm_first,
         "layer_norm_epsilon": emb.layer_norm_epsilon,
+        "activation": _activation_name(first),
         "name": encoder.name,
     }
 
@@ -646,15 +663,52 @@ def build_pretrainer(encoder: keras.Model, *, nsp: bool = True,
 # -------------------------------------------------------------------------- fine-tuning
 
 
+@keras.saving.register_keras_serializable(package="lmcourse")
+class MeanPooling(keras.layers.Layer):
+    """The mean of the real tokens' vectors: ``sum_t m_t h_t / sum_t m_t`` (padding left out).
+
+    Sentence-transformers models (all-MiniLM-L6-v2 among them) are trained to be read this
+    way, rather than through the ``[CLS]`` vector and the pooler.
+
+    Call arguments:
+        sequence_output: ``(B, S, d)``.
+        padding_mask: ``(B, S)``, 1/True for real tokens, 0/False for padding.
+
+    Returns:
+        ``(B, d)`` (a row of only padding gives zeros, not NaN).
+
+    Example:
+        >>> import numpy as np
+        >>> h = np.array([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]]], "float32")
+        >>> keras.ops.convert_to_numpy(MeanPooling()(h, np.array([[1, 1, 0]]))).tolist()
+        [[2.0, 3.0]]
+    """
+
+    def call(self, sequence_output, padding_mask):
+        mask = ops.cast(padding_mask, sequence_output.dtype)[:, :, None]  # (B, S, 1)
+        total = ops.sum(sequence_output * mask, axis=1)  # (B, d)
+        return total / ops.maximum(ops.sum(mask, axis=1), 1.0)
+
+    def compute_output_shape(self, sequence_output_shape, padding_mask_shape=None):
+        return (sequence_output_shape[0], sequence_output_shape[-1])
+
+
+POOLINGS = ("cls", "mean")
+
+
 def build_classifier(encoder: keras.Model, *, num_classes: int = 2, dropout: float = 0.1,
-                     name: str = "classifier") -> keras.Model:
-    """A sequence classifier: encoder -> ``pooled_output`` -> Dropout -> ``Dense(num_classes)``.
+                     pooling: str = "cls", name: str = "classifier") -> keras.Model:
+    """A sequence classifier: encoder -> a sentence vector -> Dropout -> ``Dense(num_classes)``.
 
     Args:
         encoder: from :func:`build_bert_encoder` (pretrained or not); its weights are shared,
             so freezing its layers (:func:`layer_groups`) freezes them here.
         num_classes: the number of classes (2 or more).
         dropout: rate of the dropout before the head, in [0, 1).
+        pooling: ``"cls"``: the pooler's ``tanh(P h_[CLS] + c)`` (``pooled_output``, BERT's
+            choice); ``"mean"``: :class:`MeanPooling` of ``sequence_output`` over the real
+            tokens (sentence-transformers' choice). With ``"mean"`` the pooler is unused, so
+            it is frozen (``trainable = False``) and no optimizer keeps state for it.
         name: the model's name.
 
     Returns:
@@ -663,20 +717,28 @@ def build_classifier(encoder: keras.Model, *, num_classes: int = 2, dropout: flo
         The head is the layer ``classifier_head``.
 
     Raises:
-        ValueError: ``num_classes < 2`` or a dropout outside [0, 1).
+        ValueError: ``num_classes < 2``, a dropout outside [0, 1) or an unknown pooling.
     """
     num_classes = _check_int("num_classes", num_classes, low=2)
     dropout = _check_rate("dropout", dropout)
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling={pooling!r} is not one of {', '.join(POOLINGS)}")
     _embeddings(encoder)
     inputs = encoder_inputs()
-    pooled = encoder(inputs)["pooled_output"]
+    out = encoder(inputs)
+    if pooling == "mean":
+        encoder.get_layer("pooler").trainable = False
+        pooled = MeanPooling(name="mean_pooling")(out["sequence_output"], inputs["padding_mask"])
+    else:
+        pooled = out["pooled_output"]
     x = keras.layers.Dropout(dropout, name="classifier_dropout")(pooled)
     logits = keras.layers.Dense(num_classes, kernel_initializer=bert_initializer(),
                                 dtype="float32", name="classifier_head")(x)
     return keras.Model(inputs, logits, name=name)
 
 
-def layer_groups(encoder: keras.Model) -> list[list[keras.layers.Layer]]:
+def layer_groups(encoder: keras.Model, *, pooler: bool = True,
+                 per_group: int = 1) -> list[list[keras.layers.Layer]]:
     """The encoder's layers in groups, **top first**: the order of gradual unfreezing.
 
     ``[[pooler, transformer_layer_{L-1}], [transformer_layer_{L-2}], ..., [transformer_layer_0],
@@ -684,14 +746,27 @@ def layer_groups(encoder: keras.Model) -> list[list[keras.layers.Layer]]:
     top layers are the most task-specific, and one more group each epoch. Together the
     groups hold every weight of the encoder exactly once.
 
+    Args:
+        encoder: from :func:`build_bert_encoder`.
+        pooler: put the pooler into the top group; False leaves it out (a classifier with
+            mean pooling never uses it).
+        per_group: Transformer layers per group (2: six layers unfreeze in three stages).
+
     Example:
         >>> encoder = build_bert_encoder(30, max_length=8, d_model=16, num_heads=2, num_layers=3)
         >>> [[layer.name for layer in group] for group in layer_groups(encoder)]
         [['pooler', 'transformer_layer_2'], ['transformer_layer_1'], ['transformer_layer_0'], ['embeddings']]
+        >>> [[layer.name for layer in group]
+        ...  for group in layer_groups(encoder, pooler=False, per_group=2)]
+        [['transformer_layer_2', 'transformer_layer_1'], ['transformer_layer_0'], ['embeddings']]
     """
+    per_group = _check_int("per_group", per_group)
     embeddings = _embeddings(encoder)
     blocks = _blocks(encoder)[::-1]
-    return [[encoder.get_layer("pooler"), blocks[0]], *([b] for b in blocks[1:]), [embeddings]]
+    groups = [blocks[i : i + per_group] for i in range(0, len(blocks), per_group)]
+    if pooler:
+        groups[0] = [encoder.get_layer("pooler"), *groups[0]]
+    return [*groups, [embeddings]]
 
 
 # ------------------------------------------------------------------------ save and load
@@ -839,6 +914,7 @@ __all__ = [
     "BertEmbedding",
     "BertPretrainer",
     "MaskedLMHead",
+    "MeanPooling",
     "VocabularyMismatchError",
     "bert_initializer",
     "build_bert_encoder",
