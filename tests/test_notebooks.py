@@ -123,6 +123,8 @@ def check_07(r):
     # the polarity gap of the token tables: a mean-cosine difference, with a finite z
     for name in ("random", "mlm_only", "mlm_nsp"):
         assert abs(r[f"polarity_gap_{name}"]) < 0.5 and math.isfinite(r[f"polarity_gap_z_{name}"])
+    # the published encoder's token table separates the two polarities, far beyond chance
+    assert r["polarity_gap_minilm"] > 0.05 and r["polarity_gap_z_minilm"] > 5
 
 
 RT_MODELS = ("majority", "tfidf", "scratch", "chapter07", "minilm_frozen", "minilm_gradual",
