@@ -361,7 +361,7 @@ _CHAPTERS = [
                       "head_learning_rate": 0.003, "scratch_learning_rate": 0.001,
                       "scratch_epochs": 1, "imdb_examples": 48, "imdb_test_examples": 48,
                       "imdb_seq_len": 64, "imdb_epochs": 0},
-            "standard": {"train_examples": 4000, "few_labels": 250, "seq_len": 64, "minilm_layers": 6,
+            "standard": {"train_examples": 4000, "few_labels": 250, "seq_len": 48, "minilm_layers": 6,
                          "epochs": 2,
                          "min_steps": 125, "batch_size": 16, "learning_rate": 0.00005,
                          "head_learning_rate": 0.001, "scratch_learning_rate": 0.0005,

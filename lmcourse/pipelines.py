@@ -494,7 +494,9 @@ class ClassificationBatches(_ShuffledBatches):
     rounded up to a multiple of ``k`` (at most the packed length). A model that masks its
     padding computes the same outputs, in less time when most inputs are short (one-sentence
     reviews: about a third less at 64 tokens); the multiple keeps the number of distinct
-    shapes, hence of compiled graphs, small.
+    shapes, hence of compiled graphs, small. Use it for batches your own code consumes
+    (``training.evaluate_classifier``, a hand-written loop): Keras' ``fit`` fixes one input
+    shape from the first two batches of a ``PyDataset`` and fails on a later, other width.
 
     Raises:
         ValueError: an empty split, labels other than 0/1, inputs and labels of different
