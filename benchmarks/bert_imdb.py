@@ -13,8 +13,8 @@ accuracies, the gain of pretraining in points and the times. ``--config`` takes 
 drift apart; ``--steps``/``--labels`` override the two budgets.
 
 The code is the package's: ``pretraining.pairs_from_documents`` (the chapter's sentence pairs),
-``pretraining.pretrain``, ``bert.build_classifier``, ``training.WarmupLinearDecay``,
-``training.evaluate_classifier``. Tokenizing needs TensorFlow (the course's WordPiece runs on
+``pretraining.pretrain``, ``bert_classifier.build_classifier``, ``finetuning.WarmupLinearDecay``,
+``metrics.evaluate_classifier``. Tokenizing needs TensorFlow (the course's WordPiece runs on
 ``tf_text``), so ``--save-data`` does it once, here, and writes every token id the run needs
 (the vocabulary, the training reviews split into sentences, the classification inputs) to one
 ``.npz``: about 15 MB for ``full``. With ``--data`` the script needs only Keras, its backend,
@@ -170,26 +170,26 @@ def finetune(name: str, encoder, splits: dict[str, tuple], cfg: dict) -> dict:
     """Train the ``[CLS]`` classifier on ``encoder`` and score it on the test split."""
     import keras
 
-    from lmcourse import pipelines, training
-    from lmcourse.models import bert
+    from lmcourse import classification_batches, finetuning, metrics
+    from lmcourse.models import bert_classifier
 
     peak = {"scratch": cfg["ft_scratch_learning_rate"], "frozen": cfg["ft_head_learning_rate"],
             "full": cfg["ft_learning_rate"]}[name]
     if name == "frozen":
-        training.freeze(encoder)
+        finetuning.freeze(encoder)
     keras.utils.set_random_seed(cfg["seed"])        # the head starts the same in every run
-    model = bert.build_classifier(encoder, num_classes=2)
-    batches = pipelines.ClassificationBatches(*splits["train"], batch_size=cfg["ft_batch_size"], shuffle=True,
-                                              seed=cfg["seed"])
-    model.compile(training.warmup_adamw(peak, cfg["ft_epochs"] * len(batches)),   # as chapter 08
+    model = bert_classifier.build_classifier(encoder, num_classes=2)
+    batches = classification_batches.ClassificationBatches(
+        *splits["train"], batch_size=cfg["ft_batch_size"], shuffle=True, seed=cfg["seed"])
+    model.compile(finetuning.warmup_adamw(peak, cfg["ft_epochs"] * len(batches)),   # as chapter 08
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    val = pipelines.ClassificationBatches(*splits["validation"], batch_size=256)
+    val = classification_batches.ClassificationBatches(*splits["validation"], batch_size=256)
     start = time.perf_counter()
     history = model.fit(batches, validation_data=val, epochs=cfg["ft_epochs"], verbose=0).history
     seconds = time.perf_counter() - start
-    test = pipelines.ClassificationBatches(*splits["test"], batch_size=256)
-    scores = training.evaluate_classifier(model, test)
+    test = classification_batches.ClassificationBatches(*splits["test"], batch_size=256)
+    scores = metrics.evaluate_classifier(model, test)
     log(f"{name:8s} test accuracy {scores['accuracy']:.4f}  macro-F1 {scores['macro_f1']:.4f}  "
         f"validation per epoch {[round(v, 4) for v in history['val_accuracy']]}  {seconds:.0f} s")
     return {f"acc_{name}": scores["accuracy"], f"f1_{name}": scores["macro_f1"],

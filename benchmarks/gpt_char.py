@@ -5,7 +5,7 @@
     python benchmarks/gpt_char.py --save-data shakespeare_char.npz   # tokenize once, then:
     KERAS_BACKEND=jax python benchmarks/gpt_char.py --config full --data shakespeare_char.npz
 
-It trains ``lmcourse.models.transformer.GPT`` (Keras) on the course's Shakespeare split
+It trains ``lmcourse.models.gpt.GPT`` (Keras) on the course's Shakespeare split
 (training plays; validation = Julius Caesar, Macbeth, Twelfth Night) with nanoGPT's
 shakespeare-char recipe, reports the validation loss (nats/char over every non-overlapping
 window of the validation plays), tokens/s and the step time, and on a GPU the model FLOPs
@@ -66,7 +66,7 @@ def load_data(path: str | None) -> dict:
         npz = np.load(path, allow_pickle=False)
         return {"train": npz["train"], "val": npz["val"], "vocab": list(npz["vocab"])}
     from lmcourse import data
-    from lmcourse.text import Vocabulary
+    from lmcourse.vocabulary import Vocabulary
 
     train_text, val_text = data.shakespeare_text("train"), data.shakespeare_text("validation")
     vocab = Vocabulary.from_tokens(train_text)  # characters, most frequent first; <unk> = 0
@@ -106,7 +106,7 @@ def lr_at(step: int, cfg: dict) -> float:
 def keras_model(cfg: dict, vocab_size: int, jit_compile):
     import keras
 
-    from lmcourse.models.transformer import build_gpt
+    from lmcourse.models.gpt import build_gpt
 
     model = build_gpt(vocab_size, cfg["seq_len"], cfg["d_model"], cfg["num_heads"],
                       cfg["num_layers"], dropout=cfg["dropout"])
@@ -281,7 +281,7 @@ def main(argv=None) -> int:
     runtime.import_framework()  # TensorFlow's start-up log lines filtered out
     import keras
 
-    from lmcourse.models.transformer import training_flops_per_token
+    from lmcourse.models.gpt import training_flops_per_token
 
     device, peak = device_info()
     precision = args.precision

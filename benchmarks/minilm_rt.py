@@ -100,34 +100,34 @@ def build_classifier(config: dict, tensors: dict, num_layers: int):
     import keras
 
     from lmcourse import pretrained
-    from lmcourse.models import bert
+    from lmcourse.models import bert, bert_classifier
 
     keras.utils.set_random_seed(SEED)
     args = {**pretrained.encoder_arguments(config), "num_layers": num_layers}
     encoder = bert.build_bert_encoder(**args, name="minilm")
     pretrained.load_weights(encoder, pretrained.keep_layers(tensors, num_layers))
     keras.utils.set_random_seed(SEED)
-    return bert.build_classifier(encoder, pooling="mean")
+    return bert_classifier.build_classifier(encoder, pooling="mean")
 
 
 def fine_tune(task: str, cfg: dict, config: dict, tensors: dict, splits: dict) -> dict:
     """Full fine-tuning on one task; the best validation epoch's weights are scored on test."""
     import keras
 
-    from lmcourse import pipelines, training
+    from lmcourse import classification_batches, finetuning, metrics
 
     epochs = cfg["epochs"] if task == "rt" else cfg["imdb_epochs"]
     if epochs == 0:
         return {"skipped": "the profile's imdb_epochs is 0"}
     model = build_classifier(config, tensors, cfg["minilm_layers"])
     x, y = (inputs(splits[f"{task}/train/ids"]), splits[f"{task}/train/labels"])
-    train = pipelines.ClassificationBatches(x, y, batch_size=cfg["batch_size"], shuffle=True, seed=SEED)
-    val = pipelines.ClassificationBatches(inputs(splits[f"{task}/validation/ids"]),
+    train = classification_batches.ClassificationBatches(x, y, batch_size=cfg["batch_size"], shuffle=True, seed=SEED)
+    val = classification_batches.ClassificationBatches(inputs(splits[f"{task}/validation/ids"]),
                                           splits[f"{task}/validation/labels"], batch_size=128)
-    test = pipelines.ClassificationBatches(inputs(splits[f"{task}/test/ids"]),
+    test = classification_batches.ClassificationBatches(inputs(splits[f"{task}/test/ids"]),
                                            splits[f"{task}/test/labels"], batch_size=128)
     steps = epochs * len(train)
-    model.compile(optimizer=training.warmup_adamw(cfg["learning_rate"], steps),
+    model.compile(optimizer=finetuning.warmup_adamw(cfg["learning_rate"], steps),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     best = keras.callbacks.EarlyStopping("val_accuracy", mode="max", patience=epochs,
@@ -135,7 +135,7 @@ def fine_tune(task: str, cfg: dict, config: dict, tensors: dict, splits: dict) -
     start = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=epochs, callbacks=[best], verbose=2)
     seconds = time.perf_counter() - start
-    accuracy = training.evaluate_classifier(model, test)["accuracy"]
+    accuracy = metrics.evaluate_classifier(model, test)["accuracy"]
     return {"labels": int(len(y)), "test_examples": int(len(test.labels)), "epochs": epochs,
             "steps": steps, "seconds": round(seconds, 1), "test_accuracy": accuracy,
             "val_accuracy": [float(v) for v in history.history["val_accuracy"]]}

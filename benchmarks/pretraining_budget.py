@@ -96,8 +96,8 @@ def pretrain(args) -> dict:
 def finetune(args) -> dict:
     import keras
 
-    from lmcourse import data, pipelines, text, training
-    from lmcourse.models import bert
+    from lmcourse import classification_batches, data, finetuning, metrics, pipelines, text
+    from lmcourse.models import bert, bert_classifier, bert_layers
 
     train, test = data.movie_reviews("train"), data.movie_reviews("test")
     vocab = vocabulary(args.out, list(train.texts))
@@ -124,24 +124,24 @@ def finetune(args) -> dict:
         rescale_embeddings(encoder, args.embedding_norm)
     keras.utils.set_random_seed(SEED)
     if args.pool == "cls":
-        model = bert.build_classifier(encoder, num_classes=2)
+        model = bert_classifier.build_classifier(encoder, num_classes=2)
     else:                                            # masked mean of sequence_output
-        inputs = bert.encoder_inputs()
+        inputs = bert_layers.encoder_inputs()
         h = encoder(inputs)["sequence_output"]
         m = keras.ops.expand_dims(keras.ops.cast(inputs["padding_mask"], "float32"), -1)
         pooled = keras.layers.Dropout(0.1)(keras.ops.sum(h * m, 1) / keras.ops.sum(m, 1))
         model = keras.Model(inputs, keras.layers.Dense(2, dtype="float32")(pooled))
-    batches = pipelines.ClassificationBatches(encode(train.texts[: args.labels]),
+    batches = classification_batches.ClassificationBatches(encode(train.texts[: args.labels]),
                                               train.labels[: args.labels], batch_size=32,
                                               shuffle=True, seed=SEED)
-    model.compile(training.warmup_adamw(args.lr, args.epochs * len(batches)),   # as chapter 08
+    model.compile(finetuning.warmup_adamw(args.lr, args.epochs * len(batches)),   # as chapter 08
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     start = time.perf_counter()
     history = model.fit(batches, epochs=args.epochs, verbose=0).history
     seconds = time.perf_counter() - start
-    test_batches = pipelines.ClassificationBatches(encode(test.texts[:2000]), test.labels[:2000],
+    test_batches = classification_batches.ClassificationBatches(encode(test.texts[:2000]), test.labels[:2000],
                                                    batch_size=128)
-    accuracy = training.evaluate_classifier(model, test_batches)["accuracy"]
+    accuracy = metrics.evaluate_classifier(model, test_batches)["accuracy"]
     return {"finetune": args.name, "lr": args.lr, "labels": args.labels, "epochs": args.epochs,
             "pool": args.pool, "reinit": reinit, "embedding_norm": args.embedding_norm,
             "test_accuracy_2000": round(accuracy, 4),

@@ -1,6 +1,6 @@
-"""The mini-GPT of ``lmcourse.models.transformer`` written in plain PyTorch, for timing.
+"""The mini-GPT of ``lmcourse.models.gpt`` written in plain PyTorch, for timing.
 
-The same architecture, shapes and parameter count as ``lmcourse.models.transformer.GPT``
+The same architecture, shapes and parameter count as ``lmcourse.models.gpt.GPT``
 (pre-LN blocks, learned positions, GELU feed-forward, a final LayerNorm, an untied output
 layer with bias), in the style of nanoGPT's ``model.py``: a fused query/key/value ``Linear``
 and ``torch.nn.functional.scaled_dot_product_attention`` with ``is_causal=True`` (or the

@@ -12,6 +12,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 
-from lmcourse.config import ConfigError, start_chapter  # noqa: E402
+from lmcourse.config import start_chapter  # noqa: E402
+from lmcourse.params import ConfigError  # noqa: E402
 
 __all__ = ["ConfigError", "start_chapter", "__version__"]

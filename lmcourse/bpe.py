@@ -149,13 +149,7 @@ def train_bpe(
     alphabet = sorted({c for w in types for c in w})
     symbol_id = {c: i for i, c in enumerate(alphabet)}  # tie-break: who entered first
     segs = [list(w) for w in types]
-
-    pair_count: Counter[Pair] = Counter()
-    where: defaultdict[Pair, set[int]] = defaultdict(set)
-    for i, seg in enumerate(segs):
-        for pair in zip(seg, seg[1:], strict=False):
-            pair_count[pair] += counts[i]
-            where[pair].add(i)
+    pair_count, where = _count_pairs(segs, counts)
 
     def entry(pair: Pair) -> tuple[int, int, int, str, str]:
         return (-pair_count[pair], symbol_id[pair[0]], symbol_id[pair[1]], *pair)
@@ -170,28 +164,50 @@ def train_bpe(
             continue  # stale: this pair's count changed after the entry was pushed
         if -neg < min_frequency:
             break
-        new = a + b
-        symbol_id.setdefault(new, len(symbol_id))
+        symbol_id.setdefault(a + b, len(symbol_id))
         merges.append(pair)
-        touched: set[Pair] = set()
-        for i in where.pop(pair):
-            seg = segs[i]
-            if not _has_pair(seg, pair):
-                continue
-            for p in zip(seg, seg[1:], strict=False):  # take this word's pairs out ...
-                pair_count[p] -= counts[i]
-                touched.add(p)
-            seg = segs[i] = merge_symbols(seg, pair, new)
-            for p in zip(seg, seg[1:], strict=False):  # ... and put the merged word's back in
-                pair_count[p] += counts[i]
-                where[p].add(i)
-                touched.add(p)
-        for p in touched:
+        for p in _merge_everywhere(pair, segs, counts, pair_count, where):
             if pair_count[p] > 0:
                 heapq.heappush(heap, entry(p))
             else:
                 del pair_count[p]
     return BPETokenizer(alphabet, merges, specials=specials)
+
+
+def _count_pairs(segs: list[list[str]], counts: list[int]
+                 ) -> tuple[Counter[Pair], defaultdict[Pair, set[int]]]:
+    """Every adjacent pair's count (each word weighted by its count) and the words it is in."""
+    pair_count: Counter[Pair] = Counter()
+    where: defaultdict[Pair, set[int]] = defaultdict(set)
+    for i, seg in enumerate(segs):
+        for pair in zip(seg, seg[1:], strict=False):
+            pair_count[pair] += counts[i]
+            where[pair].add(i)
+    return pair_count, where
+
+
+def _merge_everywhere(pair: Pair, segs: list[list[str]], counts: list[int],
+                      pair_count: Counter[Pair], where: defaultdict[Pair, set[int]]) -> set[Pair]:
+    """Merge ``pair`` in every word that has it, in place, and recount only those words.
+
+    Each such word's pairs are taken out of ``pair_count`` and the merged word's put back in
+    (``where`` learns the new pairs' words). Returns the pairs whose count may have changed.
+    """
+    new = pair[0] + pair[1]
+    touched: set[Pair] = set()
+    for i in where.pop(pair):
+        seg = segs[i]
+        if not _has_pair(seg, pair):
+            continue
+        for p in zip(seg, seg[1:], strict=False):  # take this word's pairs out ...
+            pair_count[p] -= counts[i]
+            touched.add(p)
+        seg = segs[i] = merge_symbols(seg, pair, new)
+        for p in zip(seg, seg[1:], strict=False):  # ... and put the merged word's back in
+            pair_count[p] += counts[i]
+            where[p].add(i)
+            touched.add(p)
+    return touched
 
 
 class BPETokenizer:

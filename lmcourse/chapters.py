@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmcourse.config import Chapter, ConfigError, Param
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS_DIR = REPO_ROOT / "chapters"
+from lmcourse.params import Chapter, ConfigError, Param
+from lmcourse.paths import CHAPTERS_DIR
 
 _CHAPTERS = [
     Chapter(

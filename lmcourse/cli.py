@@ -15,17 +15,31 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lmcourse import config, results
+from lmcourse import config, outputs, results
 from lmcourse.chapters import CHAPTERS, get_chapter, notebook_path
-from lmcourse.config import Chapter, ConfigError
+from lmcourse.params import (
+    DEFAULT_PROFILE,
+    PROFILE_ENV,
+    PROFILE_HELP,
+    PROFILES,
+    Chapter,
+    ConfigError,
+)
+from lmcourse.paths import BENCHMARKS_DIR
+
+if TYPE_CHECKING:  # papermill takes ~1.5 s to import: only a real run imports it
+    from papermill.exceptions import PapermillExecutionError
 
 
 class CLIError(Exception):
@@ -83,35 +97,65 @@ def notebook_parameters(path: Path) -> dict[str, str]:
     raise CLIError(f"{path} has no cell tagged 'parameters': tag its first code cell")
 
 
-def validate_run(chapter: Chapter, profile: str | None, params: dict[str, Any]) -> dict[str, Any]:
-    """Check everything about one chapter's run; return the parameters to inject.
+@dataclass(frozen=True)
+class RunPlan:
+    """One chapter's run, validated and resolved once; the rest of the command reads only this.
 
-    Raises ConfigError/CLIError with one line. Names are checked against the notebook's own
-    ``parameters`` cell, values against the chapter's ranges in ``lmcourse.chapters``.
+    ``parameters`` is what papermill injects into the notebook's ``parameters`` cell: the
+    resolved profile and the ``-p`` values as given (the notebook resolves the rest itself).
     """
+
+    chapter: Chapter
+    profile: str
+    parameters: dict[str, Any]
+
+
+def check_notebook_names(chapter: Chapter, names: dict[str, Any]) -> None:
+    """Raise unless the chapter's notebook exists and its ``parameters`` cell has every name."""
     path = notebook_path(chapter)
     if not path.is_file():
         raise CLIError(f"chapter {chapter.id}'s notebook {path} is missing: restore it with git")
     declared = notebook_parameters(path)
-    for name in params:
+    for name in names:
         if name not in declared:
             raise ConfigError(
                 f"chapter {chapter.id} has no parameter {name!r}: "
                 f"its parameters are {', '.join(declared)}"
             )
+
+
+def plan_run(chapter: Chapter, profile: str | None, params: dict[str, Any]) -> RunPlan:
+    """Check everything about one chapter's run and resolve it once into a :class:`RunPlan`.
+
+    Raises ConfigError/CLIError with one line. Names are checked against the notebook's own
+    ``parameters`` cell, values against the chapter's ranges in ``lmcourse.chapters``.
+    """
+    check_notebook_names(chapter, params)
     # The same resolution the notebook will do, so a bad value fails here, not in a kernel.
-    config.resolve(chapter, profile=profile, **params)
-    resolved_profile, _ = config.resolve_profile(profile)
-    return {"profile": resolved_profile, **params}
+    resolved = config.resolve(chapter, profile=profile, **params)
+    return RunPlan(chapter, resolved.profile, {"profile": resolved.profile, **params})
+
+
+def select_chapters(key: str, params: dict[str, Any]) -> list[Chapter]:
+    """The chapters ``lmcourse run KEY`` means; with ``all``, every -p name must fit each one."""
+    if key != "all":
+        return [get_chapter(key)]
+    chapters = list(CHAPTERS.values())
+    for name in params:  # -p with `all` must name a parameter every chapter has
+        for ch in chapters:
+            config.check_names(ch, [name])
+    return chapters
+
+
+def plan_runs(key: str, profile: str | None, params: dict[str, Any]) -> list[RunPlan]:
+    """Validate a whole ``lmcourse run`` before anything starts: one plan per chapter."""
+    if profile is not None:
+        config.resolve_profile(profile)  # unknown profile: fail before anything else
+    return [plan_run(ch, profile, params) for ch in select_chapters(key, params)]
 
 
 def default_output(label: str) -> Path:
     return Path("runs") / f"{label}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-
-
-def prepare_output(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise CLIError(f"output folder {out} already exists and is not empty: choose another --output")
 
 
 def _kernel_manager_class() -> type:
@@ -144,22 +188,31 @@ def _kernel_manager_class() -> type:
     return IPCKernelManager
 
 
-def execute(chapter: Chapter, parameters: dict[str, Any], out: Path, progress: bool) -> dict[str, Any]:
-    """Run one chapter's notebook into ``out``; return its results record.
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block; restore the old ones after."""
+    before = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
-    ``out`` gets the executed notebook and ``results.json``; the kernel also finds ``out``
-    in ``$LMCOURSE_RUN_DIR`` for checkpoints and logs.
+
+def run_notebook(chapter: Chapter, parameters: dict[str, Any], dst: Path, progress: bool) -> float:
+    """Execute the chapter's notebook into ``dst`` with papermill; return the seconds it took.
+
+    Raises ChapterFailed when a cell raises (the partly executed notebook stays in ``dst``).
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    out.mkdir(parents=True, exist_ok=True)
     src = notebook_path(chapter)
-    dst = out / src.name
-    results_file = out / "results.json"
-    env_before = {k: os.environ.get(k) for k in (results.RESULTS_ENV, results.RUN_DIR_ENV)}
-    os.environ[results.RESULTS_ENV] = str(results_file.resolve())
-    os.environ[results.RUN_DIR_ENV] = str(out.resolve())
+    dst.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -173,50 +226,59 @@ def execute(chapter: Chapter, parameters: dict[str, Any], out: Path, progress: b
             kernel_manager_class=_kernel_manager_class(),
         )
     except PapermillExecutionError as e:
-        cell = f"cell {e.exec_count}" if e.exec_count else f"cell index {e.cell_index}"
-        evalue = str(e.evalue).strip().splitlines()[-1] if str(e.evalue).strip() else ""
-        raise ChapterFailed(
-            f"chapter {chapter.id} ({chapter.slug}) failed in {cell}: {e.ename}: {evalue}\n"
-            f"  the partly executed notebook is kept for inspection: {dst}"
-        ) from None
-    finally:
-        for key, value in env_before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    seconds = time.perf_counter() - start
+        raise ChapterFailed(failure_message(chapter, e, dst)) from None
+    return time.perf_counter() - start
+
+
+def failure_message(chapter: Chapter, error: PapermillExecutionError, dst: Path) -> str:
+    """Two lines for a papermill cell error: chapter, cell, the error's last line; where to look."""
+    cell = f"cell {error.exec_count}" if error.exec_count else f"cell index {error.cell_index}"
+    evalue = str(error.evalue).strip().splitlines()[-1] if str(error.evalue).strip() else ""
+    return (
+        f"chapter {chapter.id} ({chapter.slug}) failed in {cell}: {error.ename}: {evalue}\n"
+        f"  the partly executed notebook is kept for inspection: {dst}"
+    )
+
+
+def write_record(plan: RunPlan, results_file: Path, dst: Path, seconds: float) -> dict[str, Any]:
+    """Complete the run's ``results.json`` (what the kernel recorded + how the run went)."""
     record = results.read(results_file) if results_file.is_file() else {"results": {}}
-    record.update(chapter=chapter.id, slug=chapter.slug, seconds=round(seconds, 1),
-                  notebook=str(dst), profile=parameters["profile"])
+    record.update(chapter=plan.chapter.id, slug=plan.chapter.slug, seconds=round(seconds, 1),
+                  notebook=str(dst), profile=plan.profile)
     results_file.write_text(json.dumps(record, indent=2) + "\n")
     return record
 
 
+def execute(plan: RunPlan, out: Path, progress: bool) -> dict[str, Any]:
+    """Run one chapter's notebook into ``out``; return its results record.
+
+    ``out`` gets the executed notebook and ``results.json``; the kernel also finds ``out``
+    in ``$LMCOURSE_RUN_DIR`` for checkpoints and logs.
+    """
+    dst = out / notebook_path(plan.chapter).name
+    results_file = out / "results.json"
+    kernel_env = {results.RESULTS_ENV: str(results_file.resolve()),
+                  results.RUN_DIR_ENV: str(out.resolve())}
+    with environment(kernel_env):
+        seconds = run_notebook(plan.chapter, plan.parameters, dst, progress)
+    return write_record(plan, results_file, dst, seconds)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     params = parse_params(args.param or [])
-    if args.profile is not None:
-        config.resolve_profile(args.profile)  # unknown profile: fail before anything else
-    if args.chapter == "all":
-        chapters = list(CHAPTERS.values())
-        for name in params:  # -p with `all` must name a parameter every chapter has
-            for ch in chapters:
-                config.check_names(ch, [name])
-    else:
-        chapters = [get_chapter(args.chapter)]
-    plans = [(ch, validate_run(ch, args.profile, params)) for ch in chapters]
-    label = "all" if args.chapter == "all" else chapters[0].slug
+    plans = plan_runs(args.chapter, args.profile, params)
+    label = "all" if args.chapter == "all" else plans[0].chapter.slug
     out = Path(args.output) if args.output else default_output(label)
-    prepare_output(out)
-
     say = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
-    records = []
-    for i, (chapter, parameters) in enumerate(plans, 1):
-        where = out / chapter.slug if len(plans) > 1 else out
-        say(f"[{i}/{len(plans)}] chapter {chapter.id}: {chapter.title} "
-            f"(profile {parameters['profile']}) -> {where}")
-        records.append(execute(chapter, parameters, where, progress=not args.no_progress))
-        say(f"      done in {records[-1]['seconds']:.1f} s")
+    asked = {"chapters": [p.chapter.id for p in plans], "profile": args.profile,
+             "parameters": params}
+    try:
+        with outputs.claim(out, asked) as resumed:
+            if resumed:
+                say(f"resuming the unfinished run in {out}: its checkpoints are kept")
+            records = run_plans(plans, out, say, progress=not args.no_progress)
+    except outputs.OutputError as e:
+        raise CLIError(str(e)) from None
     payload: Any = records[0] if len(records) == 1 else records
     if len(records) > 1:
         (out / "results.json").write_text(json.dumps(records, indent=2) + "\n")
@@ -228,6 +290,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_plans(plans: list[RunPlan], out: Path, say: Any, progress: bool) -> list[dict[str, Any]]:
+    """Execute each plan into ``out`` (one subfolder per chapter when there are several)."""
+    records = []
+    for i, plan in enumerate(plans, 1):
+        where = out / plan.chapter.slug if len(plans) > 1 else out
+        say(f"[{i}/{len(plans)}] chapter {plan.chapter.id}: {plan.chapter.title} "
+            f"(profile {plan.profile}) -> {where}")
+        records.append(execute(plan, where, progress=progress))
+        say(f"      done in {records[-1]['seconds']:.1f} s")
+    return records
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     for chapter in CHAPTERS.values():
         print(f"{chapter.id}  {chapter.title}")
@@ -235,11 +309,11 @@ def cmd_list(args: argparse.Namespace) -> int:
             if name == "profile":
                 continue
             if spec.profile_driven:
-                shown = ", ".join(f"{p}={chapter.profiles[p][name]!r}" for p in config.PROFILES)
+                shown = ", ".join(f"{p}={chapter.profiles[p][name]!r}" for p in PROFILES)
             else:
                 shown = f"default {spec.default!r}"
             print(f"      {name:<16} {spec.describe():<24} {shown}")
-    print(f"\nprofiles: {', '.join(f'{p} ({h})' for p, h in config.PROFILE_HELP.items())}")
+    print(f"\nprofiles: {', '.join(f'{p} ({h})' for p, h in PROFILE_HELP.items())}")
     return 0
 
 
@@ -280,9 +354,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark script of the checkout's ``benchmarks/`` folder with the given options."""
     import subprocess
 
-    from lmcourse.chapters import REPO_ROOT
-
-    script = REPO_ROOT / "benchmarks" / BENCHMARKS[args.name]
+    script = BENCHMARKS_DIR / BENCHMARKS[args.name]
     if not script.is_file():
         raise CLIError(f"{script} is missing: benchmarks run from a git checkout of the course")
     return subprocess.call([sys.executable, str(script), *args.options])
@@ -294,8 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="chapters, their parameters and profile values").set_defaults(func=cmd_list)
     run = sub.add_parser("run", help="execute a chapter (or all) with papermill")
     run.add_argument("chapter", help="chapter id (01), slug, or 'all'")
-    run.add_argument("--profile", help=f"one of {', '.join(config.PROFILES)} (default: "
-                     f"${config.PROFILE_ENV} or {config.DEFAULT_PROFILE})")
+    run.add_argument("--profile", help=f"one of {', '.join(PROFILES)} (default: "
+                     f"${PROFILE_ENV} or {DEFAULT_PROFILE})")
     run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                      help="override a parameter of the chapter's parameters cell (repeatable)")
     run.add_argument("--output", help="folder for the executed notebook and results.json "

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from lmcourse.paths import DATA_DIR
+
 DATA_ENV = "LMCOURSE_DATA"
 SHAKESPEARE_FILE = "shakespeare.jsonl.xz"
 
@@ -63,7 +65,7 @@ class Work:
 
 def data_dir() -> Path:
     """The folder with the shipped data: ``$LMCOURSE_DATA``, else ``data/`` of the checkout."""
-    path = Path(os.environ.get(DATA_ENV) or Path(__file__).resolve().parent.parent / "data")
+    path = Path(os.environ.get(DATA_ENV) or DATA_DIR)
     if not (path / "MANIFEST.csv").is_file():
         raise DataError(
             f"no data/MANIFEST.csv in {path}: install the course from its git checkout "

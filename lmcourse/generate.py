@@ -1,195 +1,47 @@
-"""Generating text from a language model: greedy decoding and sampling.
+"""Generating text from a language model, and the ``next_logits`` adapters of every model.
 
-A language model gives, at each step, logits :math:`z` over the vocabulary for the next
-token. How we turn them into a token decides what the text reads like:
+:func:`generate` extends a prompt one token at a time: it asks a ``next_logits`` function
+for the logits of the next token (``(B, t)`` ids in, ``(B, V)`` logits out) and draws the
+token with :func:`lmcourse.sampling.sample` (greedy, temperature, top-k, top-p). The
+default, :func:`last_logits_fn`, runs any Keras language model that maps ``(B, T)`` token
+ids to ``(B, T, V)`` logits over the whole (windowed) prefix at every step. Faster
+adapters remember what they have read:
 
-- **greedy**: :math:`\\arg\\max_j z_j`. Deterministic, and prone to loops ("the the the").
-- **temperature** :math:`\\tau`: sample from :math:`\\mathrm{softmax}(z / \\tau)`.
-  :math:`\\tau < 1` sharpens the distribution (safer, duller), :math:`\\tau > 1` flattens it
-  (more surprising, more errors); :math:`\\tau \\to 0` is greedy.
-- **top-k**: keep only the ``k`` most likely tokens, renormalize, sample.
-- **top-p** (nucleus): keep the smallest set of most likely tokens whose probability mass
-  reaches ``p``, renormalize, sample. The set adapts: small where the model is sure, large
-  where it is not.
+- :func:`recurrent_next_logits` - an RNN (chapter 04's LSTM) carries its states between
+  calls and reads only the new token.
+- :func:`cached_next_logits` - a :class:`~lmcourse.models.gpt.GPT` keeps the keys and
+  values of the tokens read so far (its key/value cache); :func:`full_next_logits` is the
+  same model without the cache, for comparison.
+- :func:`keras_hub_next` / :func:`sample_with_keras_hub` - the GPT's cache driven by a
+  ``keras_hub.samplers`` sampler instead of :func:`generate`.
 
-The filters compose in this order: temperature, then top-k, then top-p (as in most
-libraries). They work on NumPy arrays in float64, so the probabilities are exact to print
-and to test; a model's logits (any backend) are converted first.
-
-:func:`generate` runs any Keras language model that maps ``(B, T)`` token ids to
-``(B, T, V)`` logits, one token at a time. It recomputes the whole (windowed) prefix at every
-step; a model with a cache can pass its own ``next_logits`` function (chapter 06 does).
+Each remembering adapter starts over when called with ids that do not extend the ones it
+read last. :func:`check_context` and :func:`compile_fn` are their shared helpers.
 
 Example:
     >>> import numpy as np
-    >>> logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]]))
-    >>> probabilities(logits, top_p=0.8).round(3)      # 0.5 + 0.3 reaches 0.8
-    array([[0.625, 0.375, 0.   , 0.   ]])
-    >>> sample(logits, greedy=True)
-    array([0])
+    >>> def counter(ids):                      # a "model" that always predicts id + 1
+    ...     return np.eye(5)[(ids[:, -1] + 1) % 5] * 10
+    >>> generate(None, [0], 4, strategy="greedy", next_logits=counter)
+    array([0, 1, 2, 3, 4])
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import keras
 import numpy as np
+from keras import ops
+
+from lmcourse._checks import check_int
+from lmcourse.sampling import check_sampling_args, sample
+
+if TYPE_CHECKING:
+    from lmcourse.models.gpt import GPT
 
 STRATEGIES = ("greedy", "sample")
-
-
-def _as_logits(logits: Any) -> np.ndarray:
-    if hasattr(logits, "numpy") or not isinstance(logits, np.ndarray):
-        from keras import ops
-
-        logits = ops.convert_to_numpy(logits)
-    z = np.asarray(logits, dtype=np.float64)
-    if z.ndim not in (1, 2):
-        raise ValueError(f"logits must have shape (V,) or (batch, V), got shape {z.shape}")
-    if z.shape[-1] < 1:
-        raise ValueError("logits must have at least one entry (the vocabulary is empty)")
-    if np.isnan(z).any():
-        raise ValueError("logits contain NaN: the model's output is broken (did training diverge?)")
-    return z
-
-
-def check_sampling_args(
-    temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
-) -> None:
-    """Raise a clear ValueError for a temperature <= 0, a k < 1 or a p outside (0, 1]."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating)):
-        raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(
-            f"temperature must be > 0, got {temperature!r}: use greedy decoding for the limit "
-            "temperature -> 0"
-        )
-    if top_k is not None and (
-        isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1
-    ):
-        raise ValueError(f"top_k must be an int >= 1 (or None for no limit), got {top_k!r}")
-    if top_p is not None and (
-        isinstance(top_p, bool)
-        or not isinstance(top_p, (int, float, np.floating))
-        or not 0 < top_p <= 1
-    ):
-        raise ValueError(f"top_p must be in (0, 1] (or None for no limit), got {top_p!r}")
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Stable softmax over the last axis, in float64; ``-inf`` logits get probability 0."""
-    z = np.asarray(z, dtype=np.float64)
-    m = np.max(z, axis=-1, keepdims=True)
-    e = np.exp(z - m)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def top_k_mask(z: np.ndarray, k: int) -> np.ndarray:
-    """True for the ``k`` largest entries of each row (exactly ``k``; ties broken by index)."""
-    k = min(int(k), z.shape[-1])
-    order = np.argsort(-z, axis=-1, kind="stable")[..., :k]
-    mask = np.zeros(z.shape, dtype=bool)
-    np.put_along_axis(mask, order, True, axis=-1)
-    return mask
-
-
-def top_p_mask(p_rows: np.ndarray, p: float) -> np.ndarray:
-    """True for the nucleus of each row of probabilities: the smallest set of the most likely
-    entries whose total reaches ``p``.
-
-    A token is kept when the mass of the tokens ranked above it is still below ``p`` (by more
-    than round-off, ``1e-9``: 0.5 + 0.3 reaches 0.8 even if the floats sum to 0.7999...). On
-    an exact tie ``cumsum == p`` this keeps one token fewer than ``keras_hub``'s
-    ``TopPSampler``, which also keeps the next one.
-    """
-    order = np.argsort(-p_rows, axis=-1, kind="stable")
-    sorted_p = np.take_along_axis(p_rows, order, axis=-1)
-    mass_before = np.cumsum(sorted_p, axis=-1) - sorted_p
-    keep_sorted = mass_before < p - 1e-9
-    keep_sorted[..., 0] = True  # the most likely token is always kept
-    mask = np.zeros(p_rows.shape, dtype=bool)
-    np.put_along_axis(mask, order, keep_sorted, axis=-1)
-    return mask
-
-
-def probabilities(
-    logits: Any,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-) -> np.ndarray:
-    """The distribution a sampler draws from: temperature, then top-k, then top-p.
-
-    Args:
-        logits: scores, shape ``(V,)`` or ``(B, V)`` (NumPy or any backend's tensor).
-        temperature: divides the logits; > 0.
-        top_k: keep the ``k`` most likely tokens (None: all).
-        top_p: keep the smallest most-likely set with mass >= ``p``, in (0, 1] (None: all).
-
-    Returns:
-        Probabilities, float64, the shape of ``logits``; each row sums to 1, and tokens
-        filtered out have probability exactly 0.
-
-    Raises:
-        ValueError: bad arguments (see :func:`check_sampling_args`) or bad logits.
-    """
-    check_sampling_args(temperature, top_k, top_p)
-    z = _as_logits(logits) / temperature
-    if top_k is not None:
-        z = np.where(top_k_mask(z, top_k), z, -np.inf)
-    probs = softmax(z)
-    if top_p is not None:
-        probs = np.where(top_p_mask(probs, top_p), probs, 0.0)
-        probs /= probs.sum(axis=-1, keepdims=True)
-    return probs
-
-
-def sample(
-    logits: Any,
-    *,
-    greedy: bool = False,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    rng: np.random.Generator | int | None = None,
-) -> np.ndarray:
-    """Choose the next token of each row of logits.
-
-    Args:
-        logits: shape ``(V,)`` or ``(B, V)``.
-        greedy: take the argmax (the other arguments are then ignored, but still checked).
-        temperature, top_k, top_p: see :func:`probabilities`.
-        rng: a NumPy Generator or a seed; the same seed gives the same tokens.
-
-    Returns:
-        Token ids, int64: shape ``(B,)`` (or ``()`` for logits of shape ``(V,)``).
-
-    Example:
-        >>> import numpy as np
-        >>> z = np.array([[0.0, 3.0, 1.0], [2.0, 0.0, 0.0]])
-        >>> sample(z, greedy=True)
-        array([1, 0])
-        >>> sample(z, top_k=1, rng=0)        # top-1 sampling is greedy
-        array([1, 0])
-    """
-    check_sampling_args(temperature, top_k, top_p)
-    z = _as_logits(logits)
-    if greedy:
-        return np.argmax(z, axis=-1)
-    probs = probabilities(z, temperature, top_k, top_p)
-    rng = np.random.default_rng(rng)
-    rows = probs.reshape(-1, probs.shape[-1])
-    cdf = np.cumsum(rows, axis=-1)
-    u = rng.random((rows.shape[0], 1)) * cdf[:, -1:]
-    ids = (cdf <= u).sum(axis=-1)  # first index with cdf > u
-    ids = np.minimum(ids, rows.shape[-1] - 1)
-    # A zero-probability token can only be hit through round-off; step back to a kept one.
-    bad = rows[np.arange(rows.shape[0]), ids] == 0
-    if bad.any():
-        ids[bad] = np.argmax(rows[bad], axis=-1)
-    return ids.reshape(probs.shape[:-1]).astype(np.int64)
 
 
 def last_logits_fn(model: Any, max_context: int | None = None) -> Callable[[np.ndarray], Any]:
@@ -229,7 +81,8 @@ def generate(
         prompt_ids: the prompt, shape ``(T,)`` or ``(B, T)`` with T >= 1.
         n: how many tokens to add (>= 0).
         strategy: ``"greedy"`` (argmax) or ``"sample"`` (with temperature/top-k/top-p).
-        temperature, top_k, top_p: the sampling filters (see :func:`probabilities`).
+        temperature, top_k, top_p: the sampling filters (see
+            :func:`lmcourse.sampling.probabilities`).
         seed: seeds the sampling; the same seed gives the same text.
         max_context: feed the model at most this many of the latest tokens (a model trained
             on sequences of length L works best with ``max_context`` around L).
@@ -241,7 +94,8 @@ def generate(
         ``(B, T + n)`` (the rank of ``prompt_ids``).
 
     Raises:
-        ValueError: an unknown strategy, bad sampling arguments, an empty prompt, ``n < 0``.
+        ValueError: an unknown strategy, bad sampling arguments (see
+            :func:`lmcourse.sampling.check_sampling_args`), an empty prompt, ``n < 0``.
 
     Example:
         >>> import numpy as np
@@ -253,10 +107,9 @@ def generate(
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy={strategy!r} is unknown: choose one of {STRATEGIES}")
     check_sampling_args(temperature, top_k, top_p)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n (tokens to generate) must be an int >= 0, got {n!r}")
-    if max_context is not None and (not isinstance(max_context, (int, np.integer)) or max_context < 1):
-        raise ValueError(f"max_context must be an int >= 1 or None, got {max_context!r}")
+    check_int("n", n, 0, hint="the number of tokens to generate")
+    if max_context is not None:
+        check_int("max_context", max_context, hint="or None for the model's whole context")
     ids = np.asarray(prompt_ids)
     if ids.ndim not in (1, 2) or ids.shape[-1] == 0:
         raise ValueError(
@@ -279,4 +132,265 @@ def generate(
             logits, greedy=strategy == "greedy", temperature=temperature,
             top_k=top_k, top_p=top_p, rng=rng,
         )
+    return out[0] if squeeze else out
+
+
+# ----------------------------------------------------------------- remembering what was read
+
+
+def _extends(seen: np.ndarray | None, ids: np.ndarray) -> bool:
+    """True if the ``(B, t)`` ``ids`` begin with the ``seen`` ones (same batch size)."""
+    return (seen is not None and seen.shape[0] == ids.shape[0] and seen.shape[1] <= ids.shape[1]
+            and np.array_equal(ids[:, : seen.shape[1]], seen))
+
+
+# ------------------------------------------------------------------------------ recurrent models
+
+_RNN_LAYERS = (keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN)
+
+
+def _state_inputs(layer: keras.layers.Layer) -> list[Any]:
+    """One ``keras.Input`` per state of a recurrent layer (an LSTM has two: h and c)."""
+    if not layer.return_sequences:
+        raise ValueError(f"layer {layer.name} must return sequences to be stepped")
+    sizes = layer.cell.state_size
+    sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+    return [keras.Input(shape=(int(s),)) for s in sizes]
+
+
+def _step_model(model: keras.Model) -> tuple[keras.Model, list[Any]]:
+    """``model`` rebuilt to take and return its RNN states: ``[ids, *states] -> [logits, *states]``.
+
+    The layers are shared with ``model``, not copied. Returns the step model and its state
+    inputs (their last axis is each state's size).
+
+    Raises:
+        ValueError: a layer other than Embedding, RNN (returning sequences), Dropout or Dense.
+    """
+    ids = keras.Input(shape=(None,), dtype="int32")
+    x, states_in, states_out = ids, [], []
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
+            continue
+        if isinstance(layer, _RNN_LAYERS):
+            states = _state_inputs(layer)
+            stepper = keras.layers.RNN(layer.cell, return_sequences=True, return_state=True)
+            x, *new = stepper(x, initial_state=states if len(states) > 1 else states[0])
+            states_in += states
+            states_out += new
+        elif isinstance(layer, (keras.layers.Embedding, keras.layers.Dense)):
+            x = layer(x)
+        else:
+            raise ValueError(
+                f"recurrent_next_logits cannot step layer {layer.name} "
+                f"({type(layer).__name__}): use generate's default next_logits for this model"
+            )
+    step_model = keras.Model([ids, *states_in], [x, *states_out], name=f"{model.name}_stepper")
+    return step_model, states_in
+
+
+def recurrent_next_logits(model: keras.Model):
+    """A fast ``next_logits`` function for :func:`generate` from a recurrent language model
+    such as :func:`lmcourse.models.rnn.build_char_lstm`'s: it carries the RNN states between
+    calls.
+
+    The recurrent state *is* a summary of everything read so far, so an RNN needs only the
+    newest token to predict the next one: ``O(1)`` work per generated token, instead of
+    re-reading the whole prefix. (A Transformer has no such state; chapter 06 gives it a
+    key/value cache to get the same effect.)
+
+    The returned function remembers the ids it has read. Called with ids that extend them, it
+    reads only the new tokens; called with anything else (a new prompt), it starts over.
+
+    Args:
+        model: a model made of an Embedding, RNN layers (LSTM, GRU, SimpleRNN) with
+            ``return_sequences=True``, optional Dropout, and Dense layers, applied in that
+            order (the layers are shared, not copied: later training shows up here).
+
+    Returns:
+        ``next_logits(ids (B, t)) -> logits (B, V)`` of the token after ``ids``.
+
+    Raises:
+        ValueError: the model has a layer this stepper does not know how to run.
+
+    Example:
+        >>> from lmcourse.models.rnn import build_char_lstm
+        >>> model = build_char_lstm(vocab_size=12, embed_dim=4, units=8)
+        >>> generate(model, [1, 2, 3], 5, strategy="greedy",
+        ...          next_logits=recurrent_next_logits(model)).shape
+        (8,)
+    """
+    step_model, states_in = _step_model(model)
+    memory: dict[str, Any] = {"ids": None, "states": None, "logits": None}
+
+    def next_logits(batch_ids):
+        batch_ids = np.asarray(batch_ids, dtype="int32")
+        seen = memory["ids"]
+        extends = _extends(seen, batch_ids)
+        if extends and seen.shape[1] == batch_ids.shape[1]:
+            return memory["logits"]
+        if extends:
+            new, states = batch_ids[:, seen.shape[1] :], memory["states"]
+        else:
+            new = batch_ids
+            states = [np.zeros((batch_ids.shape[0], int(s.shape[-1])), "float32") for s in states_in]
+        logits, *states = step_model.predict_on_batch([new, *states])
+        memory.update(ids=batch_ids.copy(), states=states, logits=logits[:, -1, :])
+        return memory["logits"]
+
+    return next_logits
+
+
+# ------------------------------------------------------------------------------ the GPT
+
+
+def check_context(model: GPT, length: int, what: str = "the prompt") -> None:
+    """Raise a ValueError naming both sizes if ``length`` tokens do not fit the context window."""
+    if length > model.seq_len:
+        raise ValueError(
+            f"{what} has {length} tokens, longer than the model's context window "
+            f"seq_len={model.seq_len}: shorten it to at most {model.seq_len} tokens (or keep "
+            f"only its last {model.seq_len})"
+        )
+
+
+def compile_fn(fn: Callable) -> Callable:
+    """Compile ``fn`` as a graph where the backend can: ``tf.function`` on TensorFlow,
+    ``jax.jit`` on JAX (the model's weights become constants: for inference only), the
+    function itself on PyTorch."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
+def cached_next_logits(model: GPT, *, compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+    """A ``next_logits`` function for :func:`generate` that uses the GPT's key/value cache.
+
+    The first call (a new prompt) **prefills** the cache with all prompt tokens in one
+    forward pass; each later call, with the ids extended by one token, runs just that token
+    (``call_with_cache`` at ``cache_index = t - 1``). Called with ids that do not extend the
+    previous ones, it starts over.
+
+    Args:
+        model: a :class:`~lmcourse.models.gpt.GPT`.
+        compile: run the prefill and the step as compiled graphs (see :func:`compile_fn`).
+
+    Returns:
+        ``next_logits(ids (B, t)) -> logits (B, V)`` (NumPy float32) of the token after ``ids``.
+
+    Raises:
+        ValueError (when called): ``t`` is longer than the context window ``seq_len``.
+
+    Example:
+        >>> from lmcourse.models.gpt import build_gpt
+        >>> model = build_gpt(vocab_size=12, seq_len=16, d_model=16, num_heads=2, num_layers=1)
+        >>> generate(model, [1, 2, 3], 5, strategy="greedy",
+        ...          next_logits=cached_next_logits(model)).shape
+        (8,)
+    """
+    run = compile_fn(model.call_with_cache) if compile else model.call_with_cache
+    memory: dict[str, Any] = {"ids": None, "cache": None, "logits": None}
+
+    def next_logits(batch_ids):
+        batch_ids = np.asarray(batch_ids, dtype="int32")
+        t = batch_ids.shape[1]
+        check_context(model, t, "the sequence so far")
+        seen = memory["ids"]
+        extends = _extends(seen, batch_ids)
+        if extends and seen.shape[1] == t:
+            return memory["logits"]
+        if extends:
+            cache, start = memory["cache"], seen.shape[1]
+        else:
+            cache, start = model.init_cache(batch_ids.shape[0]), 0
+        # prefill (all new tokens at once) or one step; the index is a tensor: one graph
+        logits, cache = run(batch_ids[:, start:], cache, ops.convert_to_tensor(start, "int32"))
+        memory.update(ids=batch_ids.copy(), cache=cache,
+                      logits=ops.convert_to_numpy(logits[:, -1, :]))
+        return memory["logits"]
+
+    return next_logits
+
+
+def full_next_logits(model: GPT, *, compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+    """The no-cache ``next_logits``: a forward pass over the whole sequence for every token.
+
+    The ids are padded to the context window ``seq_len`` so that one compiled graph serves
+    every length (the causal mask makes the padding after position ``t - 1`` irrelevant);
+    the logits at ``t - 1`` are returned. ``O(seq_len)`` work per token - what the cache saves.
+
+    Raises:
+        ValueError (when called): ``t`` is longer than ``seq_len``.
+    """
+    forward = compile_fn(lambda ids: model(ids, training=False)) if compile else model
+
+    def next_logits(batch_ids):
+        batch_ids = np.asarray(batch_ids, dtype="int32")
+        t = batch_ids.shape[1]
+        check_context(model, t, "the sequence so far")
+        padded = np.zeros((batch_ids.shape[0], model.seq_len), "int32")
+        padded[:, :t] = batch_ids
+        return ops.convert_to_numpy(forward(padded)[:, t - 1, :])
+
+    return next_logits
+
+
+def keras_hub_next(model: GPT) -> Callable:
+    """``next(prompt, cache, index)`` for ``keras_hub.samplers`` (Greedy/TopK/TopP...).
+
+    A keras-hub sampler fills a padded ``prompt (B, S)`` from position ``index`` on; at each
+    step it asks ``next`` for the logits of position ``index``, which our model computes from
+    the token at ``index - 1`` with the cache. Prefill the cache with the prompt first
+    (:func:`sample_with_keras_hub` does all of it).
+
+    Returns:
+        ``next(prompt, cache, index) -> (logits (B, V), None, cache)``.
+    """
+
+    def next_fn(prompt, cache, index):
+        batch = ops.shape(prompt)[0]
+        token = ops.slice(prompt, [0, index - 1], [batch, 1])  # (B, 1)
+        logits, cache = model.call_with_cache(token, cache, index - 1)
+        return logits[:, 0, :], None, cache
+
+    return next_fn
+
+
+def sample_with_keras_hub(model: GPT, prompt_ids: Any, n: int, sampler: Any) -> np.ndarray:
+    """Extend ``prompt_ids (T,)`` or ``(B, T)`` by ``n`` tokens with a keras-hub sampler.
+
+    Args:
+        model: a :class:`~lmcourse.models.gpt.GPT`.
+        prompt_ids: the prompt; ``T + n`` must fit the context window.
+        n: tokens to generate.
+        sampler: e.g. ``keras_hub.samplers.TopKSampler(k=5, seed=1)``.
+
+    Returns:
+        ``(T + n,)`` or ``(B, T + n)`` int32 ids.
+
+    Raises:
+        ValueError: ``T + n`` is longer than ``seq_len``.
+    """
+    ids = np.asarray(prompt_ids, dtype="int32")
+    squeeze = ids.ndim == 1
+    ids = ids[None] if squeeze else ids
+    batch, t = ids.shape
+    check_context(model, t + check_int("n", n, 0), f"the prompt plus {n} new tokens")
+    total = t + n
+    prompt = np.zeros((batch, total), "int32")
+    prompt[:, :t] = ids
+    cache = model.init_cache(batch, total)
+    _, cache = model.call_with_cache(ids, cache, 0)  # prefill
+    mask = np.zeros((batch, total), bool)
+    mask[:, :t] = True  # keep the prompt's tokens
+    out = sampler(keras_hub_next(model), ops.convert_to_tensor(prompt), cache=cache, index=t,
+                  mask=ops.convert_to_tensor(mask))
+    out = ops.convert_to_numpy(out)
     return out[0] if squeeze else out

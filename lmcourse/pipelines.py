@@ -8,6 +8,12 @@ of ``seq_len + 1`` ids ``w`` gives inputs ``w[:-1]`` and targets ``w[1:]``::
     x        t0 t1 t2 t3
     y           t1 t2 t3 t4
 
+For BERT (chapters 07-08) the ids are packed as ``[CLS] A [SEP] B [SEP]`` with segment ids and
+a padding mask (:func:`pack_pair`, :func:`pack_batch`, :func:`encode_for_classification`),
+cut into sentence pairs for next-sentence prediction (:func:`nsp_pairs`) and served as
+masked-LM batches (:class:`MaskedLMBatches`, masked by :mod:`lmcourse.masking`).
+Classification batches are in :mod:`lmcourse.classification_batches`.
+
 This module (and ``text``) is the only place in the package that uses ``tf.data`` /
 ``tf.strings``; models stay backend-neutral.
 """
@@ -15,9 +21,10 @@ This module (and ``text``) is the only place in the package that uses ``tf.data`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
+
+from lmcourse.masking import check_masking, mask_tokens
 
 
 def window_starts(n_tokens: int, seq_len: int, stride: int | None = None) -> np.ndarray:
@@ -203,131 +210,20 @@ def chunk_documents(docs: Sequence[np.ndarray], length: int, *, min_length: int 
     return [d[i : i + length] for d in docs for i in range(0, len(d), length)
             if len(d[i : i + length]) >= min(min_length, length)]
 
+def encode_for_classification(tokenizer, texts: Sequence[str], *, seq_len: int, cls_id: int,
+                              sep_id: int, pad_id: int = 0) -> dict[str, np.ndarray]:
+    """``[CLS] text [SEP]`` inputs for a classifier, cut to ``seq_len`` (the text's start is kept).
 
-# ---------------------------------------------------------------------------------------------
-# Masked language modeling: the 80/10/10 rule, from scratch
-# ---------------------------------------------------------------------------------------------
-
-
-def _check_masking(rate: float, max_predictions: int, mask_rate: float = 0.0,
-                   random_rate: float = 0.0) -> None:
-    if not 0 < rate <= 1 or mask_rate < 0 or random_rate < 0 or mask_rate + random_rate > 1:
-        raise ValueError(f"need 0 < rate <= 1 and mask_rate + random_rate <= 1, got rate={rate}, "
-                         f"mask_rate={mask_rate}, random_rate={random_rate}")
-    if max_predictions < 1:
-        raise ValueError(f"max_predictions must be >= 1, got {max_predictions}")
-
-
-def mask_tokens(
-    token_ids: np.ndarray,
-    *,
-    rng: np.random.Generator,
-    vocab_size: int,
-    mask_id: int,
-    special_ids: Sequence[int],
-    max_predictions: int,
-    rate: float = 0.15,
-    mask_rate: float = 0.8,
-    random_rate: float = 0.1,
-) -> dict[str, np.ndarray]:
-    """BERT's masking: choose ``rate`` of each sequence's ordinary tokens; of those, replace
-    ``mask_rate`` by ``[MASK]``, ``random_rate`` by a random ordinary token, and keep the rest.
-
-    Each row gets ``min(max_predictions, ceil(rate * n))`` predictions, ``n`` = its tokens
-    that are not special (as keras-hub's ``MaskedLMMaskGenerator`` does).
-
-    Args:
-        token_ids: ``(N, S)`` int ids (packed, padded).
-        rng: the random source (pass a seeded ``np.random.default_rng``).
-        vocab_size: ``V``; random replacements are drawn from ids ``< V`` that are not special.
-        mask_id: the id of ``[MASK]``.
-        special_ids: ids never chosen (``[PAD]``, ``[CLS]``, ``[SEP]``, ...).
-        max_predictions: ``P``, the number of prediction slots per row.
+    Texts are cut to ``8 * seq_len`` characters before tokenizing (a token is rarely under 2
+    characters, so nothing that would fit is lost) to keep long reviews cheap to encode.
 
     Returns:
-        ``{"token_ids": (N, S) the corrupted input, "mask_positions": (N, P) int32,
-        "mask_ids": (N, P) int32 the original ids there, "mask_weights": (N, P) float32
-        1 for a real prediction, 0 for an unused slot}``.
+        ``{"token_ids", "segment_ids", "padding_mask"}``, each ``(N, seq_len)`` int32.
     """
-    ids = np.asarray(token_ids)
-    if ids.ndim != 2:
-        raise ValueError(f"token_ids must be (N, S), got shape {ids.shape}")
-    _check_masking(rate, max_predictions, mask_rate, random_rate)
-    n_rows, seq_len = ids.shape
-    special = np.isin(ids, np.asarray(list(special_ids)))
-    ordinary = np.setdiff1d(np.arange(vocab_size), np.asarray(list(special_ids)))
-    # A random score per token, +inf for specials: the k smallest scores of a row are a
-    # uniform random choice of k of its ordinary tokens.
-    scores = np.where(special, np.inf, rng.random(ids.shape))
-    order = np.argsort(scores, axis=1, kind="stable")[:, :max_predictions]  # (N, P)
-    counts = np.minimum(np.ceil((~special).sum(1) * rate).astype(int), max_predictions)
-    used = np.arange(max_predictions)[None, :] < counts[:, None]  # (N, P)
-    positions = np.where(used, order, 0)
-    # Keep the slots in position order (easier to read; the loss does not care).
-    positions = np.sort(np.where(used, positions, seq_len), axis=1)
-    used = positions < seq_len
-    positions = np.where(used, positions, 0).astype(np.int32)
-    rows = np.arange(n_rows)[:, None]
-    originals = np.where(used, ids[rows, positions], 0).astype(np.int32)
-    corrupted = ids.astype(np.int32, copy=True)
-    u = rng.random(positions.shape)
-    replace = np.where(u < mask_rate, mask_id,
-                       np.where(u < mask_rate + random_rate,
-                                rng.choice(ordinary, size=positions.shape), originals))
-    corrupted[rows.repeat(max_predictions, 1)[used], positions[used]] = replace[used]
-    return {"token_ids": corrupted, "mask_positions": positions, "mask_ids": originals,
-            "mask_weights": used.astype(np.float32)}
-
-
-def keras_hub_mask_tokens(
-    token_ids: np.ndarray,
-    *,
-    vocab_size: int,
-    mask_id: int,
-    special_ids: Sequence[int],
-    max_predictions: int,
-    rate: float = 0.15,
-    mask_rate: float = 0.8,
-    random_rate: float = 0.1,
-    seed: int | None = None,
-) -> dict[str, np.ndarray]:
-    """The same masking by ``keras_hub.layers.MaskedLMMaskGenerator`` (numpy in and out).
-
-    keras-hub draws random replacements from all ``V`` ids (specials included) and its
-    unused slots have position 0 and weight 0, like :func:`mask_tokens`.
-    """
-    import keras_hub
-    import tensorflow as tf
-
-    if seed is not None:
-        tf.random.set_seed(seed)
-    generator = keras_hub.layers.MaskedLMMaskGenerator(
-        vocabulary_size=vocab_size, mask_selection_rate=rate, mask_token_id=mask_id,
-        mask_selection_length=max_predictions, unselectable_token_ids=list(special_ids),
-        mask_token_rate=mask_rate, random_token_rate=random_rate,
-    )
-    out = generator(tf.constant(np.asarray(token_ids), dtype=tf.int32))
-    return {k: np.asarray(v) for k, v in out.items()}
-
-
-def masking_stats(original: np.ndarray, masked: dict[str, np.ndarray], *, mask_id: int,
-                  special_ids: Sequence[int]) -> dict[str, float]:
-    """What a masking did, as fractions: ``selected`` of the ordinary tokens, and of the
-    selected ones ``masked`` (became ``[MASK]``), ``random`` (became another token) and
-    ``kept`` (left as they were)."""
-    original = np.asarray(original)
-    weights = masked["mask_weights"] > 0
-    rows = np.arange(original.shape[0])[:, None].repeat(weights.shape[1], 1)
-    pos = masked["mask_positions"]
-    now = masked["token_ids"][rows[weights], pos[weights]]
-    was = original[rows[weights], pos[weights]]
-    n_sel, n_ord = int(weights.sum()), int((~np.isin(original, list(special_ids))).sum())
-    return {
-        "selected": n_sel / max(n_ord, 1),
-        "masked": float(np.mean(now == mask_id)),
-        "random": float(np.mean((now != mask_id) & (now != was))),
-        "kept": float(np.mean(now == was)),
-    }
+    if len(texts) == 0:
+        raise ValueError("no texts to encode: the split is empty")
+    ids = tokenize_texts(tokenizer, [t[: 8 * seq_len] for t in texts])
+    return pack_batch(ids, seq_len=seq_len, cls_id=cls_id, sep_id=sep_id, pad_id=pad_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,7 +288,9 @@ def nsp_pairs(
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_inputs(inputs: dict[str, np.ndarray]) -> int:
+def check_packed_inputs(inputs: dict[str, np.ndarray]) -> int:
+    """The number of examples ``N`` in packed inputs; a ValueError unless ``token_ids``,
+    ``segment_ids`` and ``padding_mask`` are all there, ``(N, S)`` each, with ``N >= 1``."""
     missing = {"token_ids", "segment_ids", "padding_mask"} - set(inputs)
     if missing:
         raise ValueError(f"inputs lack {sorted(missing)}: build them with pack_batch")
@@ -411,13 +309,16 @@ def _keras_pydataset():
     return keras.utils.PyDataset
 
 
-class _ShuffledBatches(_keras_pydataset()):
+class ShuffledBatches(_keras_pydataset()):
     """A ``PyDataset`` over ``n`` examples in batches, in a new seeded order each epoch.
 
     The shuffle happens when an epoch *begins*, counted there: ``model.fit`` also calls
     ``on_epoch_end`` once before training starts (when it resets its iterator), so counting
     ends would skip epoch 0's order under ``fit`` but not in a hand-written loop. A loop
     calls ``on_epoch_begin()`` at the start of every epoch, as ``fit`` does.
+
+    A subclass calls ``self._start(n, batch_size=..., seed=..., shuffle=...)`` in its
+    ``__init__`` and reads the examples of batch ``i`` from ``self.order``.
     """
 
     def _start(self, n: int, *, batch_size: int, seed: int, shuffle: bool) -> None:
@@ -435,7 +336,7 @@ class _ShuffledBatches(_keras_pydataset()):
         self._order()
 
 
-class MaskedLMBatches(_ShuffledBatches):
+class MaskedLMBatches(ShuffledBatches):
     """Batches for masked-LM (and next-sentence) pretraining, masked afresh every epoch.
 
     Every batch is masked by :func:`mask_tokens` with a generator seeded by ``(seed, epoch,
@@ -453,13 +354,13 @@ class MaskedLMBatches(_ShuffledBatches):
                  nsp_labels: np.ndarray | None = None, shuffle: bool = True, rate: float = 0.15,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        n = _check_inputs(inputs)
+        n = check_packed_inputs(inputs)
         if batch_size < 1 or batch_size > n:
             raise ValueError(f"batch_size={batch_size} must be between 1 and the {n} examples")
         if nsp_labels is not None and len(nsp_labels) != n:
             raise ValueError(f"{len(nsp_labels)} NSP labels for {n} examples")
         # Now, not at the first batch (inside fit, after the model is built and compiled).
-        _check_masking(rate, max_predictions)
+        check_masking(rate, max_predictions)
         self.inputs, self.nsp_labels = inputs, nsp_labels
         self.mask_args = dict(vocab_size=vocab_size, mask_id=mask_id, special_ids=tuple(special_ids),
                               max_predictions=max_predictions, rate=rate)
@@ -481,103 +382,3 @@ class MaskedLMBatches(_ShuffledBatches):
             y["nsp"] = self.nsp_labels[idx]
             weights["nsp"] = np.ones(len(idx), dtype=np.float32)
         return x, y, weights
-
-
-
-class ClassificationBatches(_ShuffledBatches):
-    """``(x, y)`` batches of packed inputs and 0/1 labels, shuffled per epoch with ``seed``.
-
-    ``x = {"token_ids", "segment_ids", "padding_mask"}``, each ``(B, S)``; ``y``: ``(B,)``
-    int32. Without shuffling (evaluation) the last batch may be smaller.
-
-    ``trim=k`` cuts each batch's trailing padding: ``S`` becomes the batch's longest input,
-    rounded up to a multiple of ``k`` (at most the packed length). A model that masks its
-    padding computes the same outputs, in less time when most inputs are short (one-sentence
-    reviews: about a third less at 64 tokens); the multiple keeps the number of distinct
-    shapes, hence of compiled graphs, small. Use it for batches your own code consumes
-    (``training.evaluate_classifier``, a hand-written loop): Keras' ``fit`` fixes one input
-    shape from the first two batches of a ``PyDataset`` and fails on a later, other width.
-
-    Raises:
-        ValueError: an empty split, labels other than 0/1, inputs and labels of different
-            lengths, or ``trim < 1`` - before any training starts.
-    """
-
-    def __init__(self, inputs: dict[str, np.ndarray], labels: Sequence[int] | np.ndarray, *,
-                 batch_size: int, shuffle: bool = False, seed: int = 0, trim: int | None = None,
-                 **kwargs) -> None:
-        from lmcourse.data import check_labels
-
-        super().__init__(**kwargs)
-        n = _check_inputs(inputs)
-        self.labels = check_labels(labels)
-        if len(self.labels) != n:
-            raise ValueError(f"{n} inputs but {len(self.labels)} labels: they must pair up")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if trim is not None and trim < 1:
-            raise ValueError(f"trim must be None or an int >= 1 (a multiple of tokens), got {trim}")
-        self.inputs, self.trim = inputs, trim
-        self._start(n, batch_size=batch_size, seed=seed, shuffle=shuffle)
-
-    def __len__(self) -> int:
-        n = len(self.labels)
-        return n // self.batch_size if self.shuffle else -(-n // self.batch_size)
-
-    def __getitem__(self, index: int):
-        idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        x = {k: v[idx] for k, v in self.inputs.items()}
-        if self.trim:
-            longest = int(x["padding_mask"].sum(axis=1).max())
-            width = min(x["token_ids"].shape[1], -(-max(longest, 1) // self.trim) * self.trim)
-            x = {k: v[:, :width] for k, v in x.items()}
-        return x, self.labels[idx]
-
-
-class EpochSlices(_keras_pydataset()):
-    """Each pass over ``batches`` cut into ``parts`` shorter "epochs" for ``fit``.
-
-    Gradual unfreezing changes what trains once per ``fit`` epoch; with six layers to
-    unfreeze in two passes over the data, an epoch must be a slice of a pass. Epoch ``e``
-    serves batches ``k * n .. (k + 1) * n - 1`` of the current pass (``k = e mod parts``,
-    ``n = len(batches) // parts``); every ``parts`` epochs the underlying batches begin a new
-    epoch (a new shuffle), so ``parts`` slices together see each batch of a pass once (the
-    last ``len(batches) mod parts`` batches of a pass are skipped).
-
-    Raises:
-        ValueError: ``parts`` is not an int in ``1 .. len(batches)``.
-    """
-
-    def __init__(self, batches: Any, parts: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= len(batches):
-            raise ValueError(f"parts must be an int from 1 to {len(batches)} (the number of "
-                             f"batches), got {parts!r}")
-        self.batches, self.parts, self.size, self.slice = batches, parts, len(batches) // parts, -1
-
-    def __len__(self) -> int:
-        return self.size
-
-    def on_epoch_begin(self) -> None:
-        self.slice = (self.slice + 1) % self.parts
-        if self.slice == 0 and hasattr(self.batches, "on_epoch_begin"):
-            self.batches.on_epoch_begin()
-
-    def __getitem__(self, index: int):
-        return self.batches[max(self.slice, 0) * self.size + index]
-
-
-def encode_for_classification(tokenizer, texts: Sequence[str], *, seq_len: int, cls_id: int,
-                              sep_id: int, pad_id: int = 0) -> dict[str, np.ndarray]:
-    """``[CLS] text [SEP]`` inputs for a classifier, cut to ``seq_len`` (the text's start is kept).
-
-    Texts are cut to ``8 * seq_len`` characters before tokenizing (a token is rarely under 2
-    characters, so nothing that would fit is lost) to keep long reviews cheap to encode.
-
-    Returns:
-        ``{"token_ids", "segment_ids", "padding_mask"}``, each ``(N, seq_len)`` int32.
-    """
-    if len(texts) == 0:
-        raise ValueError("no texts to encode: the split is empty")
-    ids = tokenize_texts(tokenizer, [t[: 8 * seq_len] for t in texts])
-    return pack_batch(ids, seq_len=seq_len, cls_id=cls_id, sep_id=sep_id, pad_id=pad_id)

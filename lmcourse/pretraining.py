@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from lmcourse import pipelines, text
+from lmcourse.paths import ARTIFACTS_DIR
 
 ARTIFACTS_ENV = "LMCOURSE_ARTIFACTS"
 
@@ -34,9 +35,7 @@ def artifacts_root() -> Path:
     env = os.environ.get(ARTIFACTS_ENV)
     if env:
         return Path(env)
-    from lmcourse.chapters import REPO_ROOT
-
-    return REPO_ROOT / "runs" / "artifacts"
+    return ARTIFACTS_DIR
 
 
 def encoder_dir(profile: str) -> Path:
@@ -251,7 +250,7 @@ def compile_pretrainer(model, *, learning_rate: float, total_steps: int, nsp: bo
     """AdamW with linear warm-up and decay (BERT's recipe); MLM loss (+ NSP loss), accuracies."""
     import keras
 
-    from lmcourse.training import warmup_adamw
+    from lmcourse.finetuning import warmup_adamw
 
     # The MLM loss averages over the real predictions only (unused slots weigh 0), and its
     # accuracy must be a *weighted* metric: plain metrics ignore sample weights.

@@ -21,6 +21,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from lmcourse._checks import is_number
+
 RESULTS_ENV = "LMCOURSE_RESULTS"
 RUN_DIR_ENV = "LMCOURSE_RUN_DIR"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -47,7 +49,7 @@ def record(name: str, value: Any) -> Any:
         value = value.numpy()
     if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:  # NumPy scalar / 0-d array
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+    if not (is_number(value) or isinstance(value, str)):
         raise TypeError(f"result {name!r} must be a number or a string, got {type(value).__name__}")
     if isinstance(value, numbers.Real):
         value = int(value) if isinstance(value, numbers.Integral) else float(value)

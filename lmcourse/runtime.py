@@ -163,7 +163,8 @@ def report() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu_cores": os.cpu_count(),
         "keras_backend": backend(),
-        **{pkg: _version(pkg) for pkg in ("tensorflow", "keras", "keras-hub", "numpy", "papermill")},
+        **{pkg: _version(pkg)
+           for pkg in ("tensorflow", "jax", "keras", "keras-hub", "numpy", "papermill")},
         "gpus": gpu_names or "none (CPU only)",
         "precision_policy": mixed_precision_policy(gpu_names),
     }

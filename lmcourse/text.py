@@ -1,40 +1,34 @@
-"""Text to tokens to ids: cleaning, tokenizers, vocabularies, special tokens, padding.
+"""Tokens to ids for the neural models: special tokens, character and WordPiece tokenizers, padding.
 
-One module for the whole first step of every model, text -> integer ids:
-
-* :func:`clean_text` - Unicode normalization (NFC/NFKC), case, accents, punctuation, spaces.
-* :func:`word_tokenize` / :func:`detokenize` - lower-case words and punctuation (chapter 01).
-* :class:`Vocabulary` - a two-way token <-> id map, with ``<unk>`` or the special tokens.
-* :class:`CharTokenizer` - characters <-> ids, lossless (chapter 04's character LM).
-* :func:`train_wordpiece` / :func:`wordpiece_tokenizer` - keras-hub WordPiece (chapter 07).
 * ``SPECIAL_TOKENS`` (``[PAD]`` ``[UNK]`` ``[BOS]`` ``[EOS]`` ``[CLS]`` ``[SEP]`` ``[MASK]``)
   and :func:`check_specials`, which names the missing ones and the fix.
+* :class:`CharTokenizer` - characters <-> ids, lossless (chapter 04's character LM).
+* :func:`train_wordpiece` / :func:`wordpiece_tokenizer` - keras-hub WordPiece (chapter 03);
+  :func:`learn_wordpiece_vocabulary` / :class:`FastWordPiece` - the same vocabulary format,
+  learned and encoded by HuggingFace ``tokenizers`` (chapters 07-08).
 * :func:`pad_batch` - ragged id lists -> a padded ``(B, T)`` batch and its mask.
-* :func:`chinese_chars` / :func:`chinese_words` - Chinese by character or by word (jieba).
 
-Byte-pair encoding, written from scratch, is in :mod:`lmcourse.bpe`.
+Text is split into words by :mod:`lmcourse.words`, words get ids from a
+:class:`lmcourse.vocabulary.Vocabulary`; byte-pair encoding, written from scratch, is in
+:mod:`lmcourse.bpe`.
 
 Example:
-    >>> tokens = word_tokenize("To be, or not to be:\\nthat is the question.")
-    >>> tokens[:6]
-    ['to', 'be', ',', 'or', 'not', 'to']
-    >>> vocab = Vocabulary.from_tokens(tokens, min_count=2)
-    >>> vocab.decode(vocab.encode(["to", "be", "hamlet"]))
-    ['to', 'be', '<unk>']
+    >>> tok = CharTokenizer.fit("to be or not to be")
+    >>> check_specials(tok, (PAD, UNK_TOKEN))
+    {'[PAD]': 0, '[UNK]': 1}
+    >>> ids, mask = pad_batch([tok.encode("to be"), tok.encode("or")])
+    >>> ids.shape, mask.sum(axis=1).tolist()
+    ((2, 5), [5, 2])
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-UNK = "<unk>"  # the unknown word of chapter 01's n-gram vocabularies (Vocabulary's default)
-NEWLINE = "\n"
+from lmcourse.vocabulary import Vocabulary
 
 # The course's special tokens for neural models, spelled as BERT and keras-hub spell them.
 # [PAD] comes first so that it is id 0, the id `keras.layers.Embedding(mask_zero=True)` masks.
@@ -47,250 +41,6 @@ SEP = "[SEP]"  # BERT: ends a segment (separates sentence A from sentence B)
 MASK = "[MASK]"  # BERT: hides a token the masked-LM objective must predict
 SPECIAL_TOKENS = (PAD, UNK_TOKEN, BOS, EOS, CLS, SEP, MASK)
 
-# A word: letters/digits with inner apostrophes (o'er) and elisions at either end ('tis, th');
-# a run of dashes; or any other single non-space character (punctuation). Text is lower-cased.
-_TOKEN = re.compile(r"\n|'?[a-z0-9]+(?:'[a-z0-9]+)*'?|-+|[^\sa-z0-9]")
-_BLANK_LINES = re.compile(r"[ \t\r\f\v]*\n(?:[ \t\r\f\v]*\n)+")
-_NO_SPACE_BEFORE = set(".,;:!?)]}-\n")
-_NO_SPACE_AFTER = set("([{-\n")
-
-
-def word_tokenize(text: str, *, newlines: bool = True) -> list[str]:
-    """Split text into lower-case words and punctuation marks.
-
-    Args:
-        text: any text.
-        newlines: if True, a line break is the token ``"\\n"`` and a run of blank lines is kept
-            as one blank line (two ``"\\n"``); if False, line breaks are plain white space.
-
-    Returns:
-        The tokens, in order. ``"don't"`` and ``"'tis"`` stay one word; ``"--"`` is one token.
-
-    Raises:
-        ValueError: the text has no tokens (empty or only white space).
-
-    Example:
-        >>> word_tokenize("O Romeo, Romeo!\\n\\n\\nWherefore art thou")
-        ['o', 'romeo', ',', 'romeo', '!', '\\n', '\\n', 'wherefore', 'art', 'thou']
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"word_tokenize expects a str, got {type(text).__name__}")
-    text = _BLANK_LINES.sub("\n\n", text.lower())
-    if not newlines:
-        text = text.replace("\n", " ")
-    tokens = _TOKEN.findall(text)
-    if not any(t != NEWLINE for t in tokens):
-        raise ValueError("word_tokenize got a text with no words: pass a non-empty text")
-    return tokens
-
-
-def detokenize(tokens: Iterable[str]) -> str:
-    """Join word tokens back into readable text (the inverse of :func:`word_tokenize`, up to
-    case and spacing): no space before punctuation, ``"\\n"`` tokens become line breaks."""
-    out: list[str] = []
-    prev = NEWLINE
-    for tok in tokens:
-        if out and prev not in _NO_SPACE_AFTER and tok not in _NO_SPACE_BEFORE:
-            out.append(" ")
-        out.append(tok)
-        prev = tok
-    return "".join(out)
-
-
-class Vocabulary:
-    """A two-way map between tokens and integer ids ``0 .. len(vocab) - 1``.
-
-    Special tokens come first (``<unk>`` is id 0 by default), then the regular tokens in the
-    order given (:meth:`from_tokens` orders them by descending count). Any hashable token
-    works: words, characters, or ids of another vocabulary.
-
-    Args:
-        tokens: the regular tokens, each once.
-        specials: special tokens put before the regular ones; must include ``unk`` if ``unk``
-            is not None.
-        unk: the token that unknown tokens encode to, or None to make unknown tokens an error.
-
-    Raises:
-        ValueError: no tokens at all, a duplicate token, or ``unk`` missing from ``specials``.
-    """
-
-    def __init__(
-        self,
-        tokens: Iterable[Hashable],
-        *,
-        specials: Sequence[Hashable] = (UNK,),
-        unk: Hashable | None = UNK,
-    ) -> None:
-        special_set = set(specials)
-        itos = list(specials) + [t for t in tokens if t not in special_set]
-        if not itos:
-            raise ValueError("a Vocabulary needs at least one token: the token list is empty")
-        if unk is not None and unk not in specials:
-            raise ValueError(f"unk={unk!r} must be one of the special tokens {list(specials)}")
-        self._itos = itos
-        self._stoi = {t: i for i, t in enumerate(itos)}
-        if len(self._stoi) != len(itos):
-            dup = next(t for t, c in Counter(itos).items() if c > 1)
-            raise ValueError(f"token {dup!r} appears twice in the vocabulary")
-        self.specials = tuple(specials)
-        self.unk = unk
-        self.unk_id: int | None = None if unk is None else self._stoi[unk]
-        # Training counts of each token when built by from_tokens (else None).
-        self.counts: dict[Hashable, int] | None = None
-
-    @classmethod
-    def from_tokens(
-        cls,
-        tokens: Iterable[Hashable],
-        *,
-        min_count: int = 1,
-        max_size: int | None = None,
-        specials: Sequence[Hashable] = (UNK,),
-        unk: Hashable | None = UNK,
-    ) -> Vocabulary:
-        """Build a vocabulary from training tokens: those seen at least ``min_count`` times.
-
-        Args:
-            tokens: the training tokens (e.g. the output of :func:`word_tokenize`).
-            min_count: tokens seen fewer times become ``<unk>`` (1 keeps every token).
-            max_size: keep at most this many tokens in all (specials included), the most
-                frequent first; None for no limit.
-            specials: special tokens, put first.
-            unk: the token unknown tokens map to.
-
-        Returns:
-            A Vocabulary ordered by descending count (ties: first seen first).
-
-        Raises:
-            ValueError: empty ``tokens``, ``min_count < 1``, or no token reaches ``min_count``.
-        """
-        if not isinstance(min_count, int) or min_count < 1:
-            raise ValueError(f"min_count must be an int >= 1, got {min_count!r}")
-        counts = Counter(tokens)
-        if not counts:
-            raise ValueError("cannot build a Vocabulary from an empty token list")
-        kept = [t for t, c in counts.most_common() if c >= min_count and t not in specials]
-        if not kept:
-            raise ValueError(
-                f"no token occurs {min_count} or more times in {sum(counts.values())} tokens: "
-                "lower min_count or pass more text"
-            )
-        if max_size is not None:
-            if max_size <= len(specials):
-                raise ValueError(f"max_size={max_size} leaves no room beside the specials")
-            kept = kept[: max_size - len(specials)]
-        vocab = cls(kept, specials=specials, unk=unk)
-        vocab.counts = {t: counts.get(t, 0) for t in vocab._itos}
-        return vocab
-
-    def __len__(self) -> int:
-        return len(self._itos)
-
-    def __contains__(self, token: Hashable) -> bool:
-        return token in self._stoi
-
-    def __repr__(self) -> str:
-        head = ", ".join(repr(t) for t in self._itos[:8])
-        more = ", ..." if len(self) > 8 else ""
-        return f"Vocabulary(size={len(self)}, tokens=[{head}{more}])"
-
-    @property
-    def tokens(self) -> list[Hashable]:
-        """All tokens in id order (a copy)."""
-        return list(self._itos)
-
-    def token_to_id(self, token: Hashable) -> int:
-        """The id of ``token``; an unknown token gives the ``<unk>`` id.
-
-        Raises:
-            KeyError: unknown token and the vocabulary has no ``unk``.
-        """
-        i = self._stoi.get(token, self.unk_id)
-        if i is None:
-            raise KeyError(f"token {token!r} is not in the vocabulary (which has no unk token)")
-        return i
-
-    def id_to_token(self, i: int) -> Hashable:
-        """The token with id ``i``.
-
-        Raises:
-            IndexError: ``i`` is not in ``0 .. len(self) - 1``.
-        """
-        if not 0 <= int(i) < len(self._itos):
-            raise IndexError(f"id {i} is out of range for a vocabulary of size {len(self)}")
-        return self._itos[int(i)]
-
-    def encode(self, tokens: Iterable[Hashable]) -> np.ndarray:
-        """Tokens -> ids, shape ``(n,)``, dtype int64; unknown tokens become the ``<unk>`` id.
-
-        Raises:
-            KeyError: an unknown token and the vocabulary has no ``unk``.
-        """
-        if self.unk_id is None:
-            ids = [self.token_to_id(t) for t in tokens]
-        else:
-            get, unk = self._stoi.get, self.unk_id
-            ids = [get(t, unk) for t in tokens]
-        return np.asarray(ids, dtype=np.int64)
-
-    def decode(self, ids: Iterable[int]) -> list[Hashable]:
-        """Ids (any integer iterable or array of shape ``(n,)``) -> tokens."""
-        return [self.id_to_token(i) for i in ids]
-
-
-# ---------------------------------------------------------------------------------------------
-# Cleaning and normalization
-# ---------------------------------------------------------------------------------------------
-
-UNICODE_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
-_SPACES = re.compile(r"\s+")
-
-
-def clean_text(
-    text: str,
-    *,
-    form: str | None = "NFC",
-    lowercase: bool = False,
-    strip_accents: bool = False,
-    strip_punctuation: bool = False,
-    collapse_whitespace: bool = False,
-) -> str:
-    """Normalize text before tokenizing it; each option merges strings a model then cannot tell apart.
-
-    Args:
-        form: Unicode normalization: ``"NFC"`` composes ``e`` + combining accent into ``é``
-            (same look, same bytes after); ``"NFKC"`` also folds *compatibility* variants -
-            full-width ``Ａ１`` to ``A1``, the ligature ``ﬁ`` to ``fi``, Chinese ``，`` to
-            ``,``; None leaves the text as it is.
-        lowercase: ``"Will"`` (a name) and ``"will"`` become one token.
-        strip_accents: drop combining marks (``café`` -> ``cafe``; also Pinyin tones).
-        strip_punctuation: delete every character of a Unicode punctuation category (P*);
-            ``"don't"`` -> ``"dont"``.
-        collapse_whitespace: runs of any white space (tabs, line breaks, no-break and
-            ideographic spaces) -> one space, and none at either end.
-
-    Raises:
-        ValueError: an unknown ``form``.
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"clean_text expects a str, got {type(text).__name__}")
-    if form is not None and form not in UNICODE_FORMS:
-        raise ValueError(f"form={form!r} is not a Unicode normalization form: use one of "
-                         f"{', '.join(UNICODE_FORMS)} or None")
-    if form is not None:
-        text = unicodedata.normalize(form, text)
-    if lowercase:
-        text = text.lower()
-    if strip_accents:
-        text = "".join(c for c in unicodedata.normalize("NFD", text)
-                       if unicodedata.category(c) != "Mn")
-        text = unicodedata.normalize(form or "NFC", text)
-    if strip_punctuation:
-        text = "".join(c for c in text if not unicodedata.category(c).startswith("P"))
-    if collapse_whitespace:
-        text = _SPACES.sub(" ", text).strip()
-    return text
-
 
 # ---------------------------------------------------------------------------------------------
 # Special tokens
@@ -300,8 +50,8 @@ def clean_text(
 def vocabulary_tokens(vocabulary: Any) -> list[str]:
     """The token list of any of the course's vocabularies, in id order.
 
-    Accepts a :class:`Vocabulary`, a :class:`CharTokenizer`, a ``BPETokenizer``, a keras-hub
-    tokenizer (``get_vocabulary()``) or a plain list of tokens.
+    Accepts a :class:`~lmcourse.vocabulary.Vocabulary`, a :class:`CharTokenizer`, a
+    ``BPETokenizer``, a keras-hub tokenizer (``get_vocabulary()``) or a plain list of tokens.
     """
     if isinstance(vocabulary, Vocabulary):
         return vocabulary.tokens
@@ -654,86 +404,3 @@ def pad_batch(
         ids[i, : len(seq)] = seq
         mask[i, : len(seq)] = True
     return ids, mask
-
-
-# ---------------------------------------------------------------------------------------------
-# Chinese
-# ---------------------------------------------------------------------------------------------
-
-
-def chinese_chars(text: str) -> list[str]:
-    """Chinese as characters: every non-space character is a token (no segmenter needed).
-
-    Raises:
-        ValueError: the text has no characters.
-    """
-    tokens = [c for c in text if not c.isspace()]
-    if not tokens:
-        raise ValueError("chinese_chars got an empty text: pass at least one character")
-    return tokens
-
-
-def chinese_words(text: str, *, hmm: bool = True) -> list[str]:
-    """Chinese as words, segmented by jieba (a dictionary + an HMM for unknown words).
-
-    Args:
-        hmm: let jieba's HMM join characters into words its dictionary lacks.
-
-    Raises:
-        ValueError: the text has no characters.
-
-    Example:
-        >>> chinese_words("我来到北京清华大学")  # doctest: +SKIP
-        ['我', '来到', '北京', '清华大学']
-    """
-    if not text or text.isspace():
-        raise ValueError("chinese_words got an empty text: pass at least one character")
-    return [w for w in _jieba().lcut(text, HMM=hmm) if not w.isspace()]
-
-
-def _jieba():
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)  # it logs "Building prefix dict ..." on first use
-    return jieba
-
-
-def segmentation_scores(
-    predicted: Iterable[Sequence[str]], gold: Iterable[Sequence[str]]
-) -> dict[str, float]:
-    """Score a word segmenter against a hand-segmented gold standard (word precision/recall/F1).
-
-    A predicted word counts as correct when the gold segmentation has a word with exactly the
-    same start and end in the text. Each pair of segmentations must spell the same text.
-
-    Args:
-        predicted, gold: one list of words per sentence, in the same order.
-
-    Returns:
-        ``{"precision", "recall", "f1"}``.
-
-    Example:
-        >>> segmentation_scores([["研究", "生命"]], [["研究生", "命"]])["f1"]
-        0.0
-    """
-    correct = n_pred = n_gold = 0
-    for k, (pred, ref) in enumerate(zip(predicted, gold, strict=True)):
-        if "".join(pred) != "".join(ref):
-            raise ValueError(f"sentence {k}: the predicted and gold words spell different texts "
-                             "(segment the gold text itself, normalized the same way)")
-        spans = [_spans(pred), _spans(ref)]
-        correct += len(spans[0] & spans[1])
-        n_pred, n_gold = n_pred + len(spans[0]), n_gold + len(spans[1])
-    precision, recall = correct / max(n_pred, 1), correct / max(n_gold, 1)
-    f1 = 2 * precision * recall / (precision + recall) if correct else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
-
-
-def _spans(words: Sequence[str]) -> set[tuple[int, int]]:
-    out, i = set(), 0
-    for w in words:
-        out.add((i, i + len(w)))
-        i += len(w)
-    return out

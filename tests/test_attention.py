@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from lmcourse.models import attention as A
+from lmcourse.models import multi_head_attention as MHA
 
 TOL = 1e-5
 
@@ -36,14 +37,14 @@ def pair(num_heads=4, key_dim=8, value_dim=None, use_bias=True, output_dim=None,
     """Our MHA and Keras's, built on the same shapes, with the same (random) weights."""
     shapes = shapes or ((2, 7, 16), (2, 7, 16))
     q, v = rand(*shapes[0], seed=1), rand(*shapes[1], seed=2)
-    own = A.MultiHeadAttention(num_heads, key_dim, value_dim, use_bias=use_bias,
+    own = MHA.MultiHeadAttention(num_heads, key_dim, value_dim, use_bias=use_bias,
                                output_dim=output_dim)
     ref = keras.layers.MultiHeadAttention(num_heads, key_dim, value_dim, use_bias=use_bias,
                                           output_shape=output_dim,
                                           bias_initializer="random_normal")
     own(q, v)
     ref(q, v, return_attention_scores=True)  # Keras's fused path on JAX needs key_dim == value_dim
-    A.copy_weights_from_keras(own, ref)
+    MHA.copy_weights_from_keras(own, ref)
     return own, ref, q, v
 
 
@@ -182,7 +183,7 @@ def test_copy_weights_to_keras_and_untrained_layers_differ():
     fresh = keras.layers.MultiHeadAttention(4, 8)
     fresh(q, v)
     assert np.abs(np.asarray(fresh(q, v)) - np.asarray(own(q, v))).max() > 1e-3
-    A.copy_weights_to_keras(own, fresh)
+    MHA.copy_weights_to_keras(own, fresh)
     assert np.abs(np.asarray(fresh(q, v)) - np.asarray(own(q, v))).max() < TOL
 
 
@@ -195,7 +196,7 @@ def test_attention_bias_in_the_layer_equals_the_mask():
 
 
 def test_causal_attention_does_not_leak_the_future():
-    mha = A.MultiHeadAttention(num_heads=2, bias_initializer="random_normal")
+    mha = MHA.MultiHeadAttention(num_heads=2, bias_initializer="random_normal")
     x = rand(2, 10, 16, seed=1)
     t = 4
     changed = x.copy()
@@ -208,7 +209,7 @@ def test_causal_attention_does_not_leak_the_future():
 
 
 def test_kv_cache_gives_the_same_outputs_as_full_causal_attention():
-    mha = A.MultiHeadAttention(num_heads=2, bias_initializer="random_normal")
+    mha = MHA.MultiHeadAttention(num_heads=2, bias_initializer="random_normal")
     x = rand(2, 6, 8, seed=1)
     full = np.asarray(mha(x, use_causal_mask=True))
     cache = mha.init_cache(2, 6)
@@ -225,7 +226,7 @@ def test_kv_cache_gives_the_same_outputs_as_full_causal_attention():
 
 
 def test_dropout_only_in_training():
-    mha = A.MultiHeadAttention(num_heads=2, dropout=0.5, seed=3)
+    mha = MHA.MultiHeadAttention(num_heads=2, dropout=0.5, seed=3)
     x = rand(2, 6, 8)
     np.testing.assert_array_equal(np.asarray(mha(x)), np.asarray(mha(x, training=False)))
     assert np.abs(np.asarray(mha(x, training=True)) - np.asarray(mha(x))).max() > 1e-3
@@ -233,7 +234,7 @@ def test_dropout_only_in_training():
 
 def test_saved_model_loads_back(tmp_path):
     inp = keras.Input((6, 16))
-    layer = A.MultiHeadAttention(4, value_dim=6, output_dim=8, dropout=0.1, seed=1, name="mha")
+    layer = MHA.MultiHeadAttention(4, value_dim=6, output_dim=8, dropout=0.1, seed=1, name="mha")
     out, scores = layer(inp, use_causal_mask=True, return_attention_scores=True)
     model = keras.Model(inp, [out, scores])
     assert tuple(scores.shape) == (None, 4, 6, 6)
@@ -244,7 +245,7 @@ def test_saved_model_loads_back(tmp_path):
     for a, b in zip(loaded(x), model(x), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
     again = loaded.get_layer("mha")
-    assert isinstance(again, A.MultiHeadAttention)
+    assert isinstance(again, MHA.MultiHeadAttention)
     assert (again.num_heads, again.key_dim, again.value_dim, again.output_dim) == (4, 4, 6, 8)
 
 
@@ -253,7 +254,7 @@ def test_saved_model_loads_back(tmp_path):
 
 def test_num_heads_that_do_not_divide_the_model_size():
     with pytest.raises(ValueError, match=r"query size 16 .* num_heads=3 .* not divisible"):
-        A.MultiHeadAttention(num_heads=3)(rand(1, 4, 16))
+        MHA.MultiHeadAttention(num_heads=3)(rand(1, 4, 16))
     with pytest.raises(ValueError, match=r"size 16 into num_heads=5.*16 is not divisible by 5"):
         A.split_heads(rand(1, 4, 16), 5)
 
@@ -267,7 +268,7 @@ def test_mismatched_query_key_value_sizes():
 
 def test_a_mask_of_the_wrong_shape_names_the_sizes():
     with pytest.raises(ValueError, match=r"attention_mask of shape \(2, 7, 6\).*Tq=7, Tk=7"):
-        A.MultiHeadAttention(2)(rand(2, 7, 8), attention_mask=np.ones((2, 7, 6), bool))
+        MHA.MultiHeadAttention(2)(rand(2, 7, 8), attention_mask=np.ones((2, 7, 6), bool))
     with pytest.raises(ValueError, match=r"mask of shape \(5, 6\).*\(1, 3, 4\)"):
         A.scaled_dot_product_attention(rand(1, 3, 8), rand(1, 4, 8), rand(1, 4, 8),
                                        mask=np.ones((5, 6), bool))
@@ -277,26 +278,26 @@ def test_a_mask_of_the_wrong_shape_names_the_sizes():
 
 
 def test_copying_between_layers_of_different_sizes_names_them():
-    own = A.MultiHeadAttention(2, key_dim=8)
+    own = MHA.MultiHeadAttention(2, key_dim=8)
     own(rand(1, 3, 16))
     other = keras.layers.MultiHeadAttention(4, key_dim=8)
     other(rand(1, 3, 16), rand(1, 3, 16))
     with pytest.raises(ValueError, match=r"num_heads 2 vs 4"):
-        A.copy_weights_from_keras(own, other)
+        MHA.copy_weights_from_keras(own, other)
     with pytest.raises(ValueError, match=r"built"):
-        A.copy_weights_from_keras(A.MultiHeadAttention(2, key_dim=8), other)
+        MHA.copy_weights_from_keras(MHA.MultiHeadAttention(2, key_dim=8), other)
 
 
 def test_bad_constructor_arguments_and_cache():
     with pytest.raises(ValueError, match="num_heads must be an int >= 1"):
-        A.MultiHeadAttention(0)
+        MHA.MultiHeadAttention(0)
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
-        A.MultiHeadAttention(2, dropout=1.5)
-    mha = A.MultiHeadAttention(2)
+        MHA.MultiHeadAttention(2, dropout=1.5)
+    mha = MHA.MultiHeadAttention(2)
     mha(rand(1, 3, 8))
     with pytest.raises(ValueError, match=r"cache must have shape \(B, 2, S, num_heads=2, key_dim=4\)"):
         mha(rand(1, 1, 8), cache=np.zeros((1, 2, 5, 4, 4), "float32"), cache_index=0)
-    uneven = A.MultiHeadAttention(2, value_dim=3)
+    uneven = MHA.MultiHeadAttention(2, value_dim=3)
     uneven(rand(1, 3, 8))
     with pytest.raises(ValueError, match=r"key_dim \(4\) must equal value_dim \(3\)"):
         uneven.init_cache(1, 5)
@@ -312,10 +313,11 @@ def test_runs_under_the_jax_backend():
         import numpy as np, keras
         assert keras.backend.backend() == "jax", keras.backend.backend()
         from lmcourse.models import attention as A
+        from lmcourse.models import multi_head_attention as MHA
         x = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
-        own, ref = A.MultiHeadAttention(2), keras.layers.MultiHeadAttention(2, key_dim=4)
+        own, ref = MHA.MultiHeadAttention(2), keras.layers.MultiHeadAttention(2, key_dim=4)
         own(x); ref(x, x)
-        A.copy_weights_from_keras(own, ref)
+        MHA.copy_weights_from_keras(own, ref)
         diff = np.abs(np.asarray(own(x, use_causal_mask=True))
                       - np.asarray(ref(x, x, use_causal_mask=True))).max()
         assert diff < 1e-5, diff

@@ -43,3 +43,14 @@ def test_the_benchmark_fine_tunes_and_reports_on_the_cpu(saved, capsys):
     assert out["targets_met"] == {"rt >= 0.86": rt["test_accuracy"] >= 0.86}
     with pytest.raises(SystemExit):
         bench.main(["--config", "full", "--data", str(path)])  # a smoke file for a full run
+
+
+def test_determinism_report_lists_only_model_numbers_that_differ():
+    bench = _benchmark("determinism")
+    runs = [{"val_loss": 1.5, "epochs_done": 3, "seconds": 10.0, "train_steps_per_s": 5.0, "note": "a"},
+            {"val_loss": 1.5, "epochs_done": 3, "seconds": 12.0, "train_steps_per_s": 6.0, "note": "a"},
+            {"val_loss": 1.625, "epochs_done": 3, "seconds": 11.0, "train_steps_per_s": 7.0, "note": "b"}]
+    varied = bench.spread(runs)
+    assert set(varied) == {"val_loss", "note"}          # timings are left out, equal numbers too
+    assert varied["val_loss"] == {"min": 1.5, "max": 1.625, "spread": 0.125}
+    assert bench.spread(runs[:2]) == {}

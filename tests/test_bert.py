@@ -1,6 +1,6 @@
-"""The mini-BERT (lmcourse.models.bert): shapes, padding, keras-hub equivalence, the
-pretraining and classification heads training, layer groups, saving and loading with the
-vocabulary, bad input, and the JAX backend."""
+"""The mini-BERT (lmcourse.models.bert and its bert_* modules): shapes, padding, keras-hub
+equivalence, the pretraining and classification heads training, layer groups, saving and
+loading with the vocabulary, bad input, and the JAX backend."""
 
 import importlib.util
 import json
@@ -14,6 +14,10 @@ import numpy as np
 import pytest
 
 from lmcourse.models import bert as B
+from lmcourse.models import bert_classifier as BC
+from lmcourse.models import bert_keras_hub as BK
+from lmcourse.models import bert_layers as BL
+from lmcourse.models import bert_pretrainer as BP
 
 V, S, D = 50, 12, 32
 npy = keras.ops.convert_to_numpy
@@ -99,7 +103,7 @@ def test_heads_must_divide_d_model(d_model, num_heads):
 
 
 def test_bad_sizes_and_too_long_a_sequence(encoder):
-    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\), got 1.5"):
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
         B.build_bert_encoder(V, max_length=S, d_model=16, num_heads=2, dropout=1.5)
     with pytest.raises(ValueError, match=r"max_length must be an int >= 1, got 0"):
         B.build_bert_encoder(V, max_length=0)
@@ -108,10 +112,10 @@ def test_bad_sizes_and_too_long_a_sequence(encoder):
     with pytest.raises(ValueError, match=r"sequence of 15 tokens is longer than max_length=12"):
         encoder(batch(b=1, length=15, real=(15,)))
     with pytest.raises(ValueError, match=r"num_classes must be an int >= 2, got 1"):
-        B.build_classifier(encoder, num_classes=1)
+        BC.build_classifier(encoder, num_classes=1)
     with pytest.raises(ValueError, match=r"needs the encoder's built token embedding"):
-        B.MaskedLMHead(None)
-    head = B.MaskedLMHead(B.token_embedding(encoder))
+        BP.MaskedLMHead(None)
+    head = BP.MaskedLMHead(B.token_embedding(encoder))
     with pytest.raises(ValueError, match=r"expects sequence_output \(B, S, 32\).*\(2, 8, 16\)"):
         head(np.zeros((2, 8, 16), "float32"), np.zeros((2, 3), "int32"))
     with pytest.raises(ValueError, match=r"is not a BERT encoder"):
@@ -137,7 +141,7 @@ def test_matches_keras_hub_bert_backbone():
     want = ref(x)
     before = own(x)
     assert np.abs(npy(before["sequence_output"]) - npy(want["sequence_output"])).max() > 1e-2
-    B.copy_weights_from_keras_hub(own, ref)
+    BK.copy_weights_from_keras_hub(own, ref)
     got = own(x)
     real = x["padding_mask"] == 1
     seq_diff = np.abs(npy(got["sequence_output"])[real] - npy(want["sequence_output"])[real]).max()
@@ -148,10 +152,10 @@ def test_matches_keras_hub_bert_backbone():
 
     wrong = B.build_bert_encoder(V, max_length=S, d_model=D, ff_dim=64, **sizes)
     with pytest.raises(ValueError, match=r"ff_dim=64 here but 48 in keras-hub"):
-        B.copy_weights_from_keras_hub(wrong, ref)
+        BK.copy_weights_from_keras_hub(wrong, ref)
     pre_ln = B.build_bert_encoder(V, max_length=S, d_model=D, ff_dim=48, norm_first=True, **sizes)
     with pytest.raises(ValueError, match=r"pre-LN"):
-        B.copy_weights_from_keras_hub(pre_ln, ref)
+        BK.copy_weights_from_keras_hub(pre_ln, ref)
 
 
 # ----------------------------------------------------------------------- pretraining
@@ -191,7 +195,7 @@ def test_pretrainer_shapes_tie_and_fit_reduces_the_mlm_loss():
     assert len({id(w) for w in model.weights}) == len(model.weights)
     assert len(model.trainable_weights) == len(encoder.trainable_weights) + 5 + 2
     # the logits by hand: gather, dense + GELU, LayerNorm, @ E^T + bias
-    seq = npy(encoder({k: x[k] for k in B.ENCODER_INPUTS})["sequence_output"])
+    seq = npy(encoder({k: x[k] for k in BL.ENCODER_INPUTS})["sequence_output"])
     h = np.take_along_axis(seq, x["mask_positions"][:, :, None], axis=1)
     h = npy(head.layer_norm(head.dense(h)))
     want = h @ npy(B.token_embedding(encoder).embeddings).T + npy(head.output_bias)
@@ -223,7 +227,7 @@ def test_pretrainer_save_and_load_keeps_the_tie(tmp_path):
     x = mlm_data(n=4)[0]
     model.save(tmp_path / "pretrainer.keras")
     loaded = keras.saving.load_model(tmp_path / "pretrainer.keras")
-    assert isinstance(loaded, B.BertPretrainer) and loaded.nsp
+    assert isinstance(loaded, BP.BertPretrainer) and loaded.nsp
     for k, v in model(x).items():
         np.testing.assert_array_equal(npy(loaded(x)[k]), npy(v))
     assert loaded.get_layer("mlm_head").token_embedding is B.token_embedding(loaded.encoder)
@@ -235,7 +239,7 @@ def test_pretrainer_save_and_load_keeps_the_tie(tmp_path):
 def test_classifier_learns_a_separable_toy_task():
     keras.utils.set_random_seed(6)
     encoder = B.build_bert_encoder(V, max_length=S, d_model=16, num_heads=2, num_layers=1)
-    model = B.build_classifier(encoder, num_classes=2)
+    model = BC.build_classifier(encoder, num_classes=2)
     rng = np.random.default_rng(0)
     n, length = 64, 8
     labels = rng.integers(0, 2, size=n).astype("int32")
@@ -264,7 +268,7 @@ def test_layer_groups_top_first_cover_every_weight_once(encoder):
     assert [[layer.name for layer in g] for g in B.layer_groups(one)] == [
         ["pooler", "transformer_layer_0"], ["embeddings"]]
     # freezing a group freezes it in a classifier built on the encoder too
-    clf = B.build_classifier(one)
+    clf = BC.build_classifier(one)
     n = len(clf.trainable_weights)
     for layer in B.layer_groups(one)[-1]:
         layer.trainable = False
@@ -335,6 +339,7 @@ def test_encoder_and_heads_under_jax():
         import numpy as np, keras
         assert keras.backend.backend() == "jax"
         from lmcourse.models import bert as B
+        from lmcourse.models import bert_classifier as BC
         enc = B.build_bert_encoder(30, max_length=8, d_model=16, num_heads=2, num_layers=1)
         rng = np.random.default_rng(0)
         mask = np.array([[1] * 8, [1] * 5 + [0] * 3], "int32")
@@ -346,7 +351,7 @@ def test_encoder_and_heads_under_jax():
         assert np.abs(y2[mask == 1] - y[mask == 1]).max() < 1e-5
         out = B.build_pretrainer(enc)({**x, "mask_positions": np.array([[1, 2], [3, 0]], "int32")})
         assert out["mlm"].shape == (2, 2, 30) and out["nsp"].shape == (2, 2)
-        assert B.build_classifier(enc, num_classes=3)(x).shape == (2, 3)
+        assert BC.build_classifier(enc, num_classes=3)(x).shape == (2, 3)
         print("ok")
     """)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
@@ -370,7 +375,7 @@ def test_exact_gelu_encoder_saves_and_reloads_with_its_activation(tmp_path):
 
 def test_mean_pooling_classifier_freezes_the_unused_pooler():
     enc = B.build_bert_encoder(V, max_length=S, d_model=16, num_heads=2, num_layers=3)
-    clf = B.build_classifier(enc, pooling="mean")
+    clf = BC.build_classifier(enc, pooling="mean")
     assert not enc.get_layer("pooler").trainable
     trainable = {id(w) for w in clf.trainable_weights}
     assert not any(id(w) in trainable for w in enc.get_layer("pooler").weights)
@@ -379,4 +384,4 @@ def test_mean_pooling_classifier_freezes_the_unused_pooler():
     assert [[layer.name for layer in g] for g in groups] == [
         ["transformer_layer_2", "transformer_layer_1"], ["transformer_layer_0"], ["embeddings"]]
     with pytest.raises(ValueError, match="pooling='max' is not one of cls, mean"):
-        B.build_classifier(enc, pooling="max")
+        BC.build_classifier(enc, pooling="max")

@@ -7,7 +7,8 @@ import papermill
 import pytest
 
 from lmcourse import cli
-from lmcourse.chapters import CHAPTERS, CHAPTERS_DIR, get_chapter
+from lmcourse.chapters import CHAPTERS, get_chapter
+from lmcourse.paths import CHAPTERS_DIR
 
 NOTEBOOKS = sorted(CHAPTERS_DIR.glob("*.ipynb"))
 

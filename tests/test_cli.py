@@ -69,7 +69,7 @@ def test_failing_cell_reports_chapter_cell_and_error_and_keeps_the_notebook(tmp_
     import nbformat
 
     from lmcourse import chapters
-    from lmcourse.config import Chapter
+    from lmcourse.params import Chapter
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -81,7 +81,6 @@ def test_failing_cell_reports_chapter_cell_and_error_and_keeps_the_notebook(tmp_
     broken = Chapter(id="98", slug="98_broken", title="broken on purpose")
     monkeypatch.setattr(chapters, "CHAPTERS_DIR", tmp_path / "chapters")
     monkeypatch.setattr(cli, "get_chapter", lambda key: broken)
-    monkeypatch.setattr("lmcourse.config.resolve", lambda *a, **k: None)
     out = tmp_path / "run"
     assert cli.main(["run", "98", "--profile", "smoke", "--output", str(out), "--no-progress"]) == 1
     err = capsys.readouterr().err

@@ -3,7 +3,8 @@
 import pytest
 
 from lmcourse.chapters import CHAPTERS, get_chapter
-from lmcourse.config import PROFILES, ConfigError, Param, resolve, resolve_profile
+from lmcourse.config import resolve, resolve_profile
+from lmcourse.params import PROFILES, ConfigError, Param
 
 
 def test_explicit_value_beats_profile_value():

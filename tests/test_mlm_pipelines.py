@@ -1,8 +1,11 @@
-"""BERT inputs: packing, the 80/10/10 masking (own vs keras-hub), NSP pairs, batches."""
+"""BERT inputs (lmcourse.pipelines, .masking, .classification_batches): packing, the 80/10/10
+masking (own vs keras-hub), NSP pairs, batches."""
 
 import numpy as np
 import pytest
 
+from lmcourse import classification_batches as CB
+from lmcourse import masking
 from lmcourse import pipelines as P
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 4, 5, 6
@@ -31,9 +34,9 @@ def test_pack_pair_layout_and_longest_first_truncation():
 def test_mask_tokens_follows_the_80_10_10_rule():
     batch = _packed_batch()
     ids = batch["token_ids"]
-    out = P.mask_tokens(ids, rng=np.random.default_rng(1), vocab_size=5000, mask_id=MASK,
+    out = masking.mask_tokens(ids, rng=np.random.default_rng(1), vocab_size=5000, mask_id=MASK,
                         special_ids=SPECIALS, max_predictions=20)
-    stats = P.masking_stats(ids, out, mask_id=MASK, special_ids=SPECIALS)
+    stats = masking.masking_stats(ids, out, mask_id=MASK, special_ids=SPECIALS)
     # 4000 x ~60 tokens: about 36k predictions; 3 standard errors of 80% is 0.6 points
     assert abs(stats["selected"] - 0.15) < 0.01
     assert abs(stats["masked"] - 0.8) < 0.01
@@ -49,7 +52,7 @@ def test_mask_tokens_follows_the_80_10_10_rule():
     changed[rows[w], out["mask_positions"][w]] = False
     assert not changed.any()
     # seeded: the same generator state gives the same masking
-    again = P.mask_tokens(ids, rng=np.random.default_rng(1), vocab_size=5000, mask_id=MASK,
+    again = masking.mask_tokens(ids, rng=np.random.default_rng(1), vocab_size=5000, mask_id=MASK,
                           special_ids=SPECIALS, max_predictions=20)
     assert all((again[k] == out[k]).all() for k in out)
 
@@ -57,9 +60,9 @@ def test_mask_tokens_follows_the_80_10_10_rule():
 def test_own_masking_matches_keras_hub_statistically():
     batch = _packed_batch()
     kw = dict(vocab_size=5000, mask_id=MASK, special_ids=SPECIALS, max_predictions=20)
-    own = P.masking_stats(batch["token_ids"], P.mask_tokens(batch["token_ids"],
+    own = masking.masking_stats(batch["token_ids"], masking.mask_tokens(batch["token_ids"],
                           rng=np.random.default_rng(2), **kw), mask_id=MASK, special_ids=SPECIALS)
-    hub = P.masking_stats(batch["token_ids"], P.keras_hub_mask_tokens(batch["token_ids"], seed=2, **kw),
+    hub = masking.masking_stats(batch["token_ids"], masking.keras_hub_mask_tokens(batch["token_ids"], seed=2, **kw),
                           mask_id=MASK, special_ids=SPECIALS)
     for key in ("selected", "masked", "random", "kept"):
         assert abs(own[key] - hub[key]) < 0.015, (key, own[key], hub[key])
@@ -67,7 +70,7 @@ def test_own_masking_matches_keras_hub_statistically():
 
 def test_masking_rejects_bad_rates():
     with pytest.raises(ValueError, match="mask_rate \\+ random_rate <= 1"):
-        P.mask_tokens(np.zeros((2, 4), int), rng=np.random.default_rng(), vocab_size=10,
+        masking.mask_tokens(np.zeros((2, 4), int), rng=np.random.default_rng(), vocab_size=10,
                       mask_id=MASK, special_ids=SPECIALS, max_predictions=2, mask_rate=0.95)
 
 
@@ -126,14 +129,14 @@ def test_fit_sees_the_batches_a_hand_written_loop_sees():
     batch = _packed_batch(n=48, seq_len=16, vocab=50)
     seen = []
 
-    class Spy(P.ClassificationBatches):
+    class Spy(CB.ClassificationBatches):
         def __getitem__(self, i):
             out = super().__getitem__(i)
             seen.append(out[1].tolist())
             return out
 
     def expected(epochs):
-        ds, out = P.ClassificationBatches(batch, np.arange(48) % 2, batch_size=16, shuffle=True,
+        ds, out = CB.ClassificationBatches(batch, np.arange(48) % 2, batch_size=16, shuffle=True,
                                           seed=5), []
         for _ in range(epochs):
             ds.on_epoch_begin()
@@ -156,46 +159,46 @@ def test_fit_sees_the_batches_a_hand_written_loop_sees():
 
 def test_classification_batches_check_labels_and_sizes():
     batch = _packed_batch(n=10, seq_len=16)
-    ds = P.ClassificationBatches(batch, [0, 1] * 5, batch_size=4)
+    ds = CB.ClassificationBatches(batch, [0, 1] * 5, batch_size=4)
     assert len(ds) == 3 and ds[2][0]["token_ids"].shape == (2, 16)  # evaluation keeps all
-    assert len(P.ClassificationBatches(batch, [0, 1] * 5, batch_size=4, shuffle=True)) == 2
+    assert len(CB.ClassificationBatches(batch, [0, 1] * 5, batch_size=4, shuffle=True)) == 2
     with pytest.raises(ValueError, match=r"only 0 \(negative\) and 1 \(positive\), found \[2\]"):
-        P.ClassificationBatches(batch, [0, 1, 2] + [0] * 7, batch_size=4)
+        CB.ClassificationBatches(batch, [0, 1, 2] + [0] * 7, batch_size=4)
     with pytest.raises(ValueError, match="10 inputs but 9 labels"):
-        P.ClassificationBatches(batch, [0] * 9, batch_size=4)
+        CB.ClassificationBatches(batch, [0] * 9, batch_size=4)
     empty = {k: v[:0] for k, v in batch.items()}
     with pytest.raises(ValueError, match="the split is empty"):
-        P.ClassificationBatches(empty, [], batch_size=4)
+        CB.ClassificationBatches(empty, [], batch_size=4)
 
 
 def test_trimmed_batches_cut_only_padding_and_change_no_output():
     import keras
 
-    from lmcourse.models import bert
+    from lmcourse.models import bert, bert_classifier
 
     lengths = [3, 9, 5, 12, 4, 6, 7, 2]
     ids = [list(range(5, 5 + n)) for n in lengths]
     batch = P.pack_batch(ids, seq_len=32, cls_id=2, sep_id=3)
-    full = P.ClassificationBatches(batch, [0, 1] * 4, batch_size=4)
-    trimmed = P.ClassificationBatches(batch, [0, 1] * 4, batch_size=4, trim=8)
+    full = CB.ClassificationBatches(batch, [0, 1] * 4, batch_size=4)
+    trimmed = CB.ClassificationBatches(batch, [0, 1] * 4, batch_size=4, trim=8)
     assert [trimmed[i][0]["token_ids"].shape for i in range(2)] == [(4, 16), (4, 16)]
     assert trimmed[1][0]["padding_mask"].sum() == full[1][0]["padding_mask"].sum()
     keras.utils.set_random_seed(0)
     encoder = bert.build_bert_encoder(40, max_length=32, d_model=16, num_heads=2, num_layers=1)
-    model = bert.build_classifier(encoder, pooling="mean")
+    model = bert_classifier.build_classifier(encoder, pooling="mean")
     for i in range(2):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(model(trimmed[i][0])),
                                    keras.ops.convert_to_numpy(model(full[i][0])), atol=1e-6)
     with pytest.raises(ValueError, match="trim must be None or an int >= 1"):
-        P.ClassificationBatches(batch, [0, 1] * 4, batch_size=4, trim=0)
+        CB.ClassificationBatches(batch, [0, 1] * 4, batch_size=4, trim=0)
 
 
 def test_epoch_slices_serve_each_batch_of_a_pass_once_per_parts_epochs():
     batch = _packed_batch(n=40, seq_len=16)
-    base = P.ClassificationBatches(batch, np.arange(40) % 2, batch_size=4, shuffle=True, seed=1)
-    reference = P.ClassificationBatches(batch, np.arange(40) % 2, batch_size=4, shuffle=True,
+    base = CB.ClassificationBatches(batch, np.arange(40) % 2, batch_size=4, shuffle=True, seed=1)
+    reference = CB.ClassificationBatches(batch, np.arange(40) % 2, batch_size=4, shuffle=True,
                                         seed=1)
-    slices = P.EpochSlices(base, 3)
+    slices = CB.EpochSlices(base, 3)
     assert len(slices) == 3  # 10 batches // 3
     for _pass in range(2):
         reference.on_epoch_begin()
@@ -205,4 +208,4 @@ def test_epoch_slices_serve_each_batch_of_a_pass_once_per_parts_epochs():
             served += [slices[i][0]["token_ids"].tolist() for i in range(len(slices))]
         assert served == [reference[i][0]["token_ids"].tolist() for i in range(9)]
     with pytest.raises(ValueError, match="parts must be an int from 1 to 10"):
-        P.EpochSlices(base, 11)
+        CB.EpochSlices(base, 11)

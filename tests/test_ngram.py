@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from lmcourse import data, metrics
-from lmcourse.models.ngram import NGramLM, UniformLM
-from lmcourse.text import Vocabulary, word_tokenize
+from lmcourse.models.language_model import UniformLM
+from lmcourse.models.ngram import NGramLM
+from lmcourse.vocabulary import Vocabulary
+from lmcourse.words import word_tokenize
 
 TINY = "the cat sat on the mat the cat ran".split()
 

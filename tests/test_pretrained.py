@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from lmcourse import data, pipelines, pretrained, text
-from lmcourse.models import bert
+from lmcourse.models import bert, bert_layers
 
 SENTENCES = [
     "A man is eating food.",
@@ -69,7 +69,7 @@ def test_mean_pooled_sentence_vectors_equal_a_hand_computation_and_mean_somethin
     h = np.asarray(encoder(x)["sequence_output"], dtype=np.float64)  # (4, 32, 384)
     m = x["padding_mask"].astype(np.float64)
     by_hand = (h * m[:, :, None]).sum(axis=1) / m.sum(axis=1, keepdims=True)
-    pooled = np.asarray(bert.MeanPooling()(encoder(x)["sequence_output"], x["padding_mask"]))
+    pooled = np.asarray(bert_layers.MeanPooling()(encoder(x)["sequence_output"], x["padding_mask"]))
     np.testing.assert_allclose(pooled, by_hand, atol=1e-5)
     unit = by_hand / np.linalg.norm(by_hand, axis=1, keepdims=True)
     similar, unrelated = unit[0] @ unit[1], unit[0] @ unit[2]

@@ -110,9 +110,9 @@ def _benchmark(name: str):
     """The script ``benchmarks/<name>.py`` as a module (benchmarks/ is not a package)."""
     import importlib.util
 
-    from lmcourse.chapters import REPO_ROOT
+    from lmcourse.paths import BENCHMARKS_DIR
 
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS_DIR / f"{name}.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     return bench

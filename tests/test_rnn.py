@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+from lmcourse import generate as gen
 from lmcourse.models import rnn
 
 
@@ -116,7 +117,7 @@ def test_recurrent_stepper_matches_the_full_forward_pass():
     model = rnn.build_char_lstm(vocab_size=13, embed_dim=4, units=8)
     seq = np.random.default_rng(0).integers(0, 13, size=(2, 12)).astype("int32")
     full = np.asarray(model(seq))
-    step = rnn.recurrent_next_logits(model)
+    step = gen.recurrent_next_logits(model)
     stepped = np.stack([step(seq[:, :t]) for t in range(1, 13)], axis=1)
     np.testing.assert_allclose(stepped, full, atol=1e-5)
     # a different prompt starts over instead of continuing the old state
@@ -128,7 +129,7 @@ def test_stepper_refuses_a_model_it_cannot_step():
     x = keras.layers.Embedding(5, 3)(inputs)
     x = keras.layers.LayerNormalization()(x)
     with pytest.raises(ValueError, match="cannot step layer"):
-        rnn.recurrent_next_logits(keras.Model(inputs, keras.layers.Dense(5)(x)))
+        gen.recurrent_next_logits(keras.Model(inputs, keras.layers.Dense(5)(x)))
 
 
 JAX_SCRIPT = textwrap.dedent(
@@ -136,7 +137,7 @@ JAX_SCRIPT = textwrap.dedent(
     import numpy as np, keras
     assert keras.backend.backend() == "jax", keras.backend.backend()
     from lmcourse.models import rnn
-    from lmcourse.generate import generate
+    from lmcourse.generate import generate, recurrent_next_logits
     x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
     layer = keras.layers.SimpleRNN(4, return_sequences=True)
     ref = np.asarray(layer(x))
@@ -149,7 +150,7 @@ JAX_SCRIPT = textwrap.dedent(
     loss = model.train_on_batch(ids[:, :-1], ids[:, 1:])
     assert np.isfinite(loss), loss
     assert any(np.abs(a - np.array(b)).max() > 0 for a, b in zip(before, model.get_weights()))
-    out = generate(model, [1, 2], 4, strategy="greedy", next_logits=rnn.recurrent_next_logits(model))
+    out = generate(model, [1, 2], 4, strategy="greedy", next_logits=recurrent_next_logits(model))
     assert out.shape == (6,)
     print("ok", float(loss))
     """

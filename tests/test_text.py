@@ -1,4 +1,5 @@
-"""lmcourse.text: cleaning, tokenizers, vocabularies, special tokens, padding, Chinese."""
+"""lmcourse.text, .vocabulary and .words: cleaning, tokenizers, vocabularies, special tokens,
+padding, Chinese."""
 
 import numpy as np
 import pytest
@@ -12,20 +13,21 @@ from lmcourse.text import (
     PAD,
     SEP,
     SPECIAL_TOKENS,
-    UNK,
     UNK_TOKEN,
     CharTokenizer,
-    Vocabulary,
     check_specials,
+    pad_batch,
+    train_wordpiece,
+    wordpiece_tokenizer,
+)
+from lmcourse.vocabulary import UNK, Vocabulary
+from lmcourse.words import (
     chinese_chars,
     chinese_words,
     clean_text,
     detokenize,
-    pad_batch,
     segmentation_scores,
-    train_wordpiece,
     word_tokenize,
-    wordpiece_tokenizer,
 )
 
 

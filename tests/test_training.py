@@ -132,3 +132,13 @@ def test_fit_without_backup_writes_no_training_state(data, tmp_path):
                            checkpoint=False, print_fn=lambda *a: None)
     assert history["epoch"] == [1, 2]
     assert not (tmp_path / "nb" / "backup").exists() and not (tmp_path / "nb" / "best.keras").exists()
+
+
+def test_fit_without_validation_data_logs_the_training_loss_only(data, tmp_path):
+    """Keras' CSVLogger writes "NA" in the validation columns of a run without validation."""
+    train, _ = data
+    history = training.fit(make(), train, epochs=2, run_dir=tmp_path, name="no_val",
+                           tensorboard=False, print_fn=lambda _: None)
+    assert history["epoch"] == [1, 2] and len(history["loss"]) == 2
+    assert not any(k.startswith("val_") for k in history)
+    assert "NA" in (tmp_path / "no_val" / "log.csv").read_text()  # what the reader skipped

@@ -1,5 +1,6 @@
-"""The Transformer block and mini-GPT (lmcourse.models.transformer): shapes, masks, causality,
-the key/value cache, keras-hub equivalence, saving, bad input, and the JAX backend."""
+"""The Transformer block, position encodings and mini-GPT (lmcourse.models.transformer,
+.positions, .gpt) and the GPT's next_logits adapters (lmcourse.generate): shapes, masks,
+causality, the key/value cache, keras-hub equivalence, saving, bad input, and the JAX backend."""
 
 import importlib.util
 import os
@@ -11,7 +12,10 @@ import keras
 import numpy as np
 import pytest
 
+from lmcourse import generate as gen
 from lmcourse.generate import generate
+from lmcourse.models import gpt as G
+from lmcourse.models import positions as Pos
 from lmcourse.models import transformer as T
 
 V, S = 23, 16
@@ -29,7 +33,7 @@ def ids(batch=2, length=12, seed=0):
 @pytest.fixture(scope="module")
 def gpt():
     keras.utils.set_random_seed(0)
-    return T.build_gpt(vocab_size=V, seq_len=S, d_model=32, num_heads=4, num_layers=2,
+    return G.build_gpt(vocab_size=V, seq_len=S, d_model=32, num_heads=4, num_layers=2,
                        ff_dim=48)
 
 
@@ -37,7 +41,7 @@ def gpt():
 
 
 def test_sinusoidal_positions_formula_and_keras_hub():
-    pe = npy(T.sinusoidal_positions(20, 8))
+    pe = npy(Pos.sinusoidal_positions(20, 8))
     assert pe.shape == (20, 8)
     p, i = 7, 2  # dims 4 and 5 are the pair i = 2
     angle = p / 10_000 ** (2 * i / 8)
@@ -46,13 +50,13 @@ def test_sinusoidal_positions_formula_and_keras_hub():
     keras_hub = pytest.importorskip("keras_hub")
     ref = keras_hub.layers.SinePositionEncoding()(np.zeros((1, 20, 8), "float32"))
     np.testing.assert_allclose(pe, npy(ref)[0], atol=1e-5)
-    shifted = npy(T.sinusoidal_positions(5, 8, start=3))
+    shifted = npy(Pos.sinusoidal_positions(5, 8, start=3))
     np.testing.assert_allclose(shifted, pe[3:8], atol=1e-5)
 
 
 @pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
 def test_token_and_position_embedding(positions):
-    emb = T.TokenAndPositionEmbedding(V, max_length=S, d_model=8, positions=positions)
+    emb = Pos.TokenAndPositionEmbedding(V, max_length=S, d_model=8, positions=positions)
     x = ids(length=5)
     out = npy(emb(x))
     assert out.shape == (2, 5, 8)
@@ -90,7 +94,7 @@ def test_heads_must_divide_d_model(d_model, num_heads):
     with pytest.raises(ValueError, match=rf"d_model={d_model} is not divisible by num_heads={num_heads}"):
         T.TransformerBlock(d_model, num_heads, 32)
     with pytest.raises(ValueError, match=rf"d_model={d_model} is not divisible by num_heads={num_heads}"):
-        T.build_gpt(V, S, d_model=d_model, num_heads=num_heads, num_layers=1)
+        G.build_gpt(V, S, d_model=d_model, num_heads=num_heads, num_layers=1)
 
 
 def test_block_input_size_and_mask_shape_errors():
@@ -157,7 +161,7 @@ def test_gpt_shapes_and_parameter_count(gpt):
     d, ff, L = 32, 48, 2
     per_block = 4 * (d * d + d) + (d * ff + ff) + (ff * d + d) + 4 * d
     assert gpt.count_params() == V * d + S * d + L * per_block + 2 * d + (d * V + V)
-    assert T.training_flops_per_token(gpt) == 6 * (gpt.count_params() - V * d - S * d) + 12 * L * S * d
+    assert G.training_flops_per_token(gpt) == 6 * (gpt.count_params() - V * d - S * d) + 12 * L * S * d
 
 
 def test_causal_no_leak_from_the_future(gpt):
@@ -186,11 +190,11 @@ def test_kv_cache_gives_the_same_logits(gpt):
 
 def test_cached_and_full_next_logits_agree_and_generate_the_same(gpt):
     prompt = ids(batch=1, length=4, seed=2)
-    cached, fresh = T.cached_next_logits(gpt), T.full_next_logits(gpt)
+    cached, fresh = gen.cached_next_logits(gpt), gen.full_next_logits(gpt)
     seq = ids(batch=1, length=S, seed=3)
     for t in (4, 5, 6, 10):  # a prefill, then steps; then a jump of several tokens
         assert np.abs(cached(seq[:, :t]) - fresh(seq[:, :t])).max() < 1e-5
-    a = generate(gpt, prompt[0], 8, strategy="greedy", next_logits=T.cached_next_logits(gpt))
+    a = generate(gpt, prompt[0], 8, strategy="greedy", next_logits=gen.cached_next_logits(gpt))
     b = generate(gpt, prompt[0], 8, strategy="greedy", next_logits=fresh)
     c = generate(gpt, prompt[0], 8, strategy="greedy")  # generate's own, uncompiled path
     np.testing.assert_array_equal(a, b)
@@ -200,19 +204,19 @@ def test_cached_and_full_next_logits_agree_and_generate_the_same(gpt):
 def test_keras_hub_samplers_drive_the_cached_model(gpt):
     keras_hub = pytest.importorskip("keras_hub")
     prompt = ids(batch=2, length=3, seed=4)
-    ours = generate(gpt, prompt, 6, strategy="greedy", next_logits=T.cached_next_logits(gpt))
-    theirs = T.sample_with_keras_hub(gpt, prompt, 6, keras_hub.samplers.GreedySampler())
+    ours = generate(gpt, prompt, 6, strategy="greedy", next_logits=gen.cached_next_logits(gpt))
+    theirs = gen.sample_with_keras_hub(gpt, prompt, 6, keras_hub.samplers.GreedySampler())
     np.testing.assert_array_equal(theirs, ours)
-    top1 = T.sample_with_keras_hub(gpt, prompt[0], 6, keras_hub.samplers.TopKSampler(k=1, seed=1))
+    top1 = gen.sample_with_keras_hub(gpt, prompt[0], 6, keras_hub.samplers.TopKSampler(k=1, seed=1))
     np.testing.assert_array_equal(top1, ours[0])
 
 
 def test_prompt_longer_than_the_context_names_both_sizes(gpt):
-    for fn in (T.cached_next_logits(gpt), T.full_next_logits(gpt)):
+    for fn in (gen.cached_next_logits(gpt), gen.full_next_logits(gpt)):
         with pytest.raises(ValueError, match=r"20 tokens.*seq_len=16"):
             fn(ids(batch=1, length=20))
     with pytest.raises(ValueError, match=r"18 tokens.*seq_len=16"):
-        T.sample_with_keras_hub(gpt, ids(batch=1, length=10)[0], 8, sampler=None)
+        gen.sample_with_keras_hub(gpt, ids(batch=1, length=10)[0], 8, sampler=None)
     with pytest.raises(ValueError, match=r"max_length=20.*seq_len=16"):
         gpt.init_cache(1, 20)
     with pytest.raises(ValueError, match=r"cache must have shape"):
@@ -225,12 +229,12 @@ def test_save_and_load_round_trip(gpt, tmp_path):
     loaded = keras.saving.load_model(path)
     x = ids(length=9)
     np.testing.assert_allclose(npy(loaded(x)), npy(gpt(x)), atol=1e-6)
-    assert isinstance(loaded, T.GPT) and loaded.num_layers == 2 and loaded.ff_dim == 48
+    assert isinstance(loaded, G.GPT) and loaded.num_layers == 2 and loaded.ff_dim == 48
 
 
 def test_training_reduces_the_loss_below_uniform():
     keras.utils.set_random_seed(1)
-    model = T.build_gpt(vocab_size=8, seq_len=8, d_model=16, num_heads=2, num_layers=1)
+    model = G.build_gpt(vocab_size=8, seq_len=8, d_model=16, num_heads=2, num_layers=1)
     model.compile(optimizer=keras.optimizers.Adam(1e-2),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.tile(np.arange(8, dtype="int32"), (16, 1))  # the sequence 0 1 2 ... 7
@@ -245,15 +249,16 @@ def test_one_training_step_and_the_cache_under_jax():
     code = textwrap.dedent("""
         import numpy as np, keras
         assert keras.backend.backend() == "jax"
-        from lmcourse.models import transformer as T
-        model = T.build_gpt(vocab_size=11, seq_len=8, d_model=16, num_heads=2, num_layers=1)
+        from lmcourse import generate as gen
+        from lmcourse.models import gpt as G
+        model = G.build_gpt(vocab_size=11, seq_len=8, d_model=16, num_heads=2, num_layers=1)
         model.compile(optimizer="adam",
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         x = np.random.default_rng(0).integers(0, 11, size=(4, 8)).astype("int32")
         losses = [float(model.train_on_batch(x, x)) for _ in range(3)]
         assert losses[-1] < losses[0], losses
         full = np.asarray(model(x))
-        nxt = T.cached_next_logits(model)
+        nxt = gen.cached_next_logits(model)
         assert np.abs(nxt(x[:, :5]) - full[:, 4]).max() < 1e-5
         assert np.abs(nxt(x[:, :6]) - full[:, 5]).max() < 1e-5
         print("ok")
@@ -274,9 +279,9 @@ def test_bench_command_reaches_the_benchmark_script():
 
 
 def test_benchmark_pieces_and_the_pytorch_twin_has_the_same_parameters(gpt):
-    from lmcourse.chapters import REPO_ROOT
+    from lmcourse.paths import BENCHMARKS_DIR
 
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    sys.path.insert(0, str(BENCHMARKS_DIR))
     try:
         import gpt_char
     finally:

@@ -1,1 +1,1 @@
-"""Language models of the course, one file each: n-grams, RNNs, attention, Transformers."""
+"""Language models of the course, one idea per module: n-grams, RNNs, attention, GPT, BERT."""

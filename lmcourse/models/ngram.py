@@ -4,9 +4,11 @@ An order-``n`` model predicts a token from the ``n - 1`` tokens before it:
 
 .. math::  P(w_t \\mid w_{<t}) \\approx P(w_t \\mid w_{t-n+1}, \\ldots, w_{t-1})
 
-Tokens are anything a :class:`~lmcourse.text.Vocabulary` holds: words in chapter 01,
+Tokens are anything a :class:`~lmcourse.vocabulary.Vocabulary` holds: words in chapter 01,
 characters in chapter 04. Counting is vectorized with NumPy (sorting integer keys), so an
 order-5 model of 4.5 M characters fits in a few seconds.
+The interface every model shares (scores, samples) and the uniform baseline are in
+:mod:`lmcourse.models.language_model`.
 
 How a context is turned into a distribution over the vocabulary (``smoothing``):
 
@@ -27,7 +29,7 @@ At the start of a text, where fewer than ``n - 1`` tokens precede a position, th
 the context it has (an order-3 model scores the second token with a bigram context).
 
 Example:
-    >>> from lmcourse.text import Vocabulary
+    >>> from lmcourse.vocabulary import Vocabulary
     >>> tokens = "the cat sat on the mat the cat ran".split()
     >>> vocab = Vocabulary.from_tokens(tokens)
     >>> lm = NGramLM(2, vocab, smoothing="mle").fit(tokens)
@@ -37,130 +39,16 @@ Example:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from lmcourse import metrics
-from lmcourse.text import Vocabulary
+from lmcourse._checks import check_int, check_number
+from lmcourse.models.language_model import LanguageModel, TokenInput
+from lmcourse.vocabulary import Vocabulary
 
 SMOOTHINGS = ("mle", "add_k", "interpolated")
-TokenInput = Sequence[Hashable] | str | np.ndarray
-
-
-class LanguageModel:
-    """What every model of chapter 01 offers: next-token distributions, scores, samples.
-
-    Subclasses implement :meth:`distribution` and :meth:`log_probs`; the rest follows.
-
-    Args:
-        vocab: the vocabulary; token ids index the distributions.
-    """
-
-    order: int = 1
-
-    def __init__(self, vocab: Vocabulary) -> None:
-        if not isinstance(vocab, Vocabulary):
-            raise TypeError(f"vocab must be a lmcourse.text.Vocabulary, got {type(vocab).__name__}")
-        self.vocab = vocab
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    def ids(self, tokens: TokenInput) -> np.ndarray:
-        """Tokens -> ids of shape ``(n,)`` (an integer NumPy array is taken as ids already).
-
-        Raises:
-            ValueError: no tokens, or an id outside the vocabulary.
-        """
-        if isinstance(tokens, np.ndarray) and np.issubdtype(tokens.dtype, np.integer):
-            ids = tokens.astype(np.int64, copy=False).reshape(-1)
-            if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
-                raise ValueError(f"token ids must be in 0..{self.vocab_size - 1}")
-        else:
-            ids = self.vocab.encode(tokens)
-        if ids.size == 0:
-            raise ValueError("got no tokens: pass a non-empty sequence of tokens")
-        return ids
-
-    def distribution(self, context: TokenInput = ()) -> np.ndarray:
-        """P(next token | context) over the vocabulary: shape ``(len(vocab),)``, sums to 1."""
-        raise NotImplementedError
-
-    def log_probs(self, tokens: TokenInput) -> np.ndarray:
-        """ln P(w_t | w_<t) for every position of a text: shape ``(n,)``, in nats."""
-        raise NotImplementedError
-
-    def prob(self, token: Hashable, context: TokenInput = ()) -> float:
-        """P(token | context); an unknown token is scored as ``<unk>``."""
-        return float(self.distribution(context)[self.vocab.token_to_id(token)])
-
-    def cross_entropy(self, tokens: TokenInput) -> float:
-        """Average negative log-likelihood of a text in nats per token:
-        :math:`H = -\\frac{1}{N}\\sum_t \\ln P(w_t \\mid w_{<t})` (``inf`` if some P is 0)."""
-        with np.errstate(divide="ignore"):
-            return float(-np.mean(self.log_probs(tokens)))
-
-    def perplexity(self, tokens: TokenInput) -> float:
-        """:math:`e^H`: the branching factor, between 1 and ``len(vocab)`` for a sane model."""
-        return metrics.perplexity(self.cross_entropy(tokens))
-
-    def sample(
-        self,
-        n: int,
-        rng: np.random.Generator | int | None = None,
-        context: TokenInput = (),
-    ) -> list[Hashable]:
-        """Generate ``n`` tokens, each drawn from P(. | context + tokens drawn so far).
-
-        Args:
-            n: how many tokens to draw (>= 0).
-            rng: a NumPy Generator, or a seed for one.
-            context: tokens to start from (not included in the result).
-
-        Returns:
-            The ``n`` drawn tokens.
-        """
-        if not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be an int >= 0, got {n!r}")
-        rng = np.random.default_rng(rng)
-        history = [int(i) for i in self.ids(context)] if len(context) else []
-        keep = self.order - 1
-        out = []
-        for _ in range(n):
-            ctx = np.asarray(history[max(0, len(history) - keep) :], dtype=np.int64)
-            cdf = np.cumsum(self._distribution_ids(ctx))
-            i = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
-            i = min(i, self.vocab_size - 1)
-            history.append(i)
-            out.append(i)
-        return self.vocab.decode(out)
-
-    def _distribution_ids(self, ctx: np.ndarray) -> np.ndarray:
-        return self.distribution(ctx)
-
-
-class UniformLM(LanguageModel):
-    """The baseline that knows nothing: every token has probability ``1 / len(vocab)``.
-
-    Its cross-entropy is :math:`\\ln |V|` and its perplexity is exactly ``len(vocab)``, the
-    number to beat.
-    """
-
-    order = 1
-
-    def fit(self, tokens: TokenInput | None = None) -> UniformLM:
-        """Nothing to learn; returns self (so it reads like the other models)."""
-        return self
-
-    def distribution(self, context: TokenInput = ()) -> np.ndarray:
-        return np.full(self.vocab_size, 1.0 / self.vocab_size)
-
-    def log_probs(self, tokens: TokenInput) -> np.ndarray:
-        return np.full(self.ids(tokens).shape, -math.log(self.vocab_size))
 
 
 def _lookup(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -189,7 +77,7 @@ class NGramLM(LanguageModel):
         counts_by_order: ``{n: number of distinct n-grams seen}`` after :meth:`fit`.
 
     Example:
-        >>> from lmcourse.text import Vocabulary
+        >>> from lmcourse.vocabulary import Vocabulary
         >>> vocab = Vocabulary.from_tokens("abracadabra")  # characters are tokens too
         >>> lm = NGramLM(3, vocab, smoothing="interpolated").fit("abracadabra")
         >>> round(float(lm.distribution("ab").sum()), 12)
@@ -205,9 +93,7 @@ class NGramLM(LanguageModel):
         lambdas: Sequence[float] | np.ndarray | None = None,
     ) -> None:
         super().__init__(vocab)
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
-            raise ValueError(f"order must be an int >= 1 (1 = unigram), got {order!r}")
-        self.order = int(order)
+        self.order = check_int("order", order, hint="1 = unigram, 2 = bigram, ...")
         self.smoothing = smoothing
         self.k = k
         self.lambdas = lambdas if lambdas is not None else [0.9] + [0.6] * (self.order - 1)
@@ -233,11 +119,7 @@ class NGramLM(LanguageModel):
 
     @k.setter
     def k(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-            raise ValueError(f"k must be a number > 0, got {value!r}")
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"k must be a number > 0 (add-k pseudo-count), got {value!r}")
-        self._k = float(value)
+        self._k = check_number("k", value, low=0, low_open=True, hint="the add-k pseudo-count")
 
     @property
     def lambdas(self) -> np.ndarray:

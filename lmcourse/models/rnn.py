@@ -23,6 +23,8 @@ The LSTM adds a cell state :math:`c_t` and three gates (input, forget, output):
 over time in ``keras.ops``, using the weight layout of ``keras.layers.SimpleRNN`` and
 ``keras.layers.LSTM`` (gate order i, f, c, o), so the course can check them against the
 library layers number for number. :func:`build_char_lstm` is the model chapter 04 trains.
+Generation from it, carrying the states from token to token, is
+:func:`lmcourse.generate.recurrent_next_logits`.
 
 Everything here uses ``keras.layers`` / ``keras.ops`` only and runs on every Keras backend.
 
@@ -41,6 +43,8 @@ from typing import Any
 
 import keras
 from keras import ops
+
+from lmcourse._checks import check_int, check_rate
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 
@@ -303,10 +307,8 @@ def build_char_lstm(
     """
     for arg, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("units", units),
                        ("num_layers", num_layers)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{arg} must be an int >= 1, got {value!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1) (a fraction of units dropped), got {dropout!r}")
+        check_int(arg, value)
+    check_rate("dropout", dropout)
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     x = keras.layers.Embedding(vocab_size, embed_dim, name="embedding")(ids)      # (B, T, E)
     for i in range(num_layers):
@@ -315,90 +317,6 @@ def build_char_lstm(
         x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i + 1}")(x)  # (B, T, H)
     logits = keras.layers.Dense(vocab_size, name="logits", dtype="float32")(x)     # (B, T, V)
     return keras.Model(ids, logits, name=name)
-
-
-_RNN_LAYERS = (keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN)
-
-
-def recurrent_next_logits(model: keras.Model):
-    """A fast ``next_logits`` function for :func:`lmcourse.generate.generate` from a recurrent
-    language model such as :func:`build_char_lstm`'s: it carries the RNN states between calls.
-
-    The recurrent state *is* a summary of everything read so far, so an RNN needs only the
-    newest token to predict the next one: ``O(1)`` work per generated token, instead of
-    re-reading the whole prefix. (A Transformer has no such state; chapter 06 gives it a
-    key/value cache to get the same effect.)
-
-    The returned function remembers the ids it has read. Called with ids that extend them, it
-    reads only the new tokens; called with anything else (a new prompt), it starts over.
-
-    Args:
-        model: a model made of an Embedding, RNN layers (LSTM, GRU, SimpleRNN) with
-            ``return_sequences=True``, optional Dropout, and Dense layers, applied in that
-            order (the layers are shared, not copied: later training shows up here).
-
-    Returns:
-        ``next_logits(ids (B, t)) -> logits (B, V)`` of the token after ``ids``.
-
-    Raises:
-        ValueError: the model has a layer this stepper does not know how to run.
-
-    Example:
-        >>> import numpy as np
-        >>> from lmcourse.generate import generate
-        >>> model = build_char_lstm(vocab_size=12, embed_dim=4, units=8)
-        >>> generate(model, [1, 2, 3], 5, strategy="greedy",
-        ...          next_logits=recurrent_next_logits(model)).shape
-        (8,)
-    """
-    ids = keras.Input(shape=(None,), dtype="int32")
-    x, states_in, states_out = ids, [], []
-    for layer in model.layers:
-        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
-            continue
-        if isinstance(layer, _RNN_LAYERS):
-            if not layer.return_sequences:
-                raise ValueError(f"layer {layer.name} must return sequences to be stepped")
-            sizes = layer.cell.state_size
-            sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
-            states = [keras.Input(shape=(int(s),)) for s in sizes]
-            stepper = keras.layers.RNN(layer.cell, return_sequences=True, return_state=True)
-            x, *new = stepper(x, initial_state=states if len(states) > 1 else states[0])
-            states_in += states
-            states_out += new
-        elif isinstance(layer, (keras.layers.Embedding, keras.layers.Dense)):
-            x = layer(x)
-        else:
-            raise ValueError(
-                f"recurrent_next_logits cannot step layer {layer.name} "
-                f"({type(layer).__name__}): use generate's default next_logits for this model"
-            )
-    step_model = keras.Model([ids, *states_in], [x, *states_out], name=f"{model.name}_stepper")
-    memory: dict[str, Any] = {"ids": None, "states": None, "logits": None}
-
-    def next_logits(batch_ids):
-        import numpy as np
-
-        batch_ids = np.asarray(batch_ids, dtype="int32")
-        seen = memory["ids"]
-        extends = (
-            seen is not None
-            and seen.shape[0] == batch_ids.shape[0]
-            and seen.shape[1] <= batch_ids.shape[1]
-            and np.array_equal(batch_ids[:, : seen.shape[1]], seen)
-        )
-        if extends and seen.shape[1] == batch_ids.shape[1]:
-            return memory["logits"]
-        if extends:
-            new, states = batch_ids[:, seen.shape[1] :], memory["states"]
-        else:
-            new = batch_ids
-            states = [np.zeros((batch_ids.shape[0], int(s.shape[-1])), "float32") for s in states_in]
-        logits, *states = step_model.predict_on_batch([new, *states])
-        memory.update(ids=batch_ids.copy(), states=states, logits=logits[:, -1, :])
-        return memory["logits"]
-
-    return next_logits
 
 
 def vocab_size_of(model: keras.Model) -> int | None:
