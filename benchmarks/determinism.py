@@ -25,14 +25,29 @@ import tempfile
 import time
 from pathlib import Path
 
-TIMING = re.compile(r"(^|_)(seconds|second|secs|time|minutes|per_s|steps_per_s|tokens_per_s|"
-                    r"sentences_per_s|throughput|ms)($|_)")
+TIMING = re.compile(
+    r"(^|_)(seconds|second|secs|time|minutes|per_s|steps_per_s|tokens_per_s|"
+    r"sentences_per_s|throughput|ms)($|_)"
+)
 
 
 def run_once(chapter: str, seed: int, out: Path) -> dict | str:
     """One smoke run's recorded results, or the error's last line."""
-    cmd = [sys.executable, "-m", "lmcourse.cli", "run", chapter, "--profile", "smoke",
-           "-p", f"seed={seed}", "--output", str(out), "--json", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lmcourse.cli",
+        "run",
+        chapter,
+        "--profile",
+        "smoke",
+        "-p",
+        f"seed={seed}",
+        "--output",
+        str(out),
+        "--json",
+        "--no-progress",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
         lines = proc.stderr.strip().splitlines()
@@ -53,7 +68,11 @@ def spread(records: list[dict]) -> dict[str, dict[str, float]]:
                 varied[name] = {"values": sorted({json.dumps(v) for v in values})}
             continue
         if max(values) != min(values):
-            varied[name] = {"min": min(values), "max": max(values), "spread": max(values) - min(values)}
+            varied[name] = {
+                "min": min(values),
+                "max": max(values),
+                "spread": max(values) - min(values),
+            }
     return varied
 
 
@@ -74,9 +93,13 @@ def main(argv: list[str] | None = None) -> int:
                 got = run_once(chapter, args.seed, Path(tmp) / f"{chapter}-{i}")
                 (failures if isinstance(got, str) else records).append(got)
             varied = spread(records)
-            report[chapter] = {"runs": args.runs, "failed": failures, "varied": varied,
-                               "numbers": len(records[0]) if records else 0,
-                               "seconds": round(time.perf_counter() - start, 1)}
+            report[chapter] = {
+                "runs": args.runs,
+                "failed": failures,
+                "varied": varied,
+                "numbers": len(records[0]) if records else 0,
+                "seconds": round(time.perf_counter() - start, 1),
+            }
             bad |= bool(failures or varied)
             verdict = "identical" if not varied else f"{len(varied)} numbers varied"
             print(f"chapter {chapter}: {len(records)}/{args.runs} runs passed, {verdict}")

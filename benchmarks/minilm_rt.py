@@ -2,7 +2,7 @@
 
 Chapter 08's full fine-tuning of all-MiniLM-L6-v2, without the notebook, with the settings of
 its profile of the same name (``--config smoke|standard|full``, read from
-``lmcourse/chapters.py``): every labelled RT training sentence (``full``: 6,845, 64 tokens)
+``lmcourse/syllabus/c08_finetuning.py``): every labelled RT training sentence (``full``: 6,845, 64 tokens)
 and every IMDB training review (``full``: 19,923, 256 tokens), scored on the test splits.
 
 Tokenizing and reading the checkpoint need the installed weights package and ``tokenizers``,
@@ -41,9 +41,24 @@ SEED = 42
 def settings(config: str) -> dict:
     """Chapter 08's profile ``config``, the values this script uses."""
     p = get_chapter("08").profiles[config]
-    return {"config": config, **{k: p[k] for k in (
-        "train_examples", "seq_len", "minilm_layers", "epochs", "batch_size", "learning_rate",
-        "imdb_examples", "imdb_test_examples", "imdb_seq_len", "imdb_epochs")}}
+    return {
+        "config": config,
+        **{
+            k: p[k]
+            for k in (
+                "train_examples",
+                "seq_len",
+                "minilm_layers",
+                "epochs",
+                "batch_size",
+                "learning_rate",
+                "imdb_examples",
+                "imdb_test_examples",
+                "imdb_seq_len",
+                "imdb_epochs",
+            )
+        },
+    }
 
 
 # ------------------------------------------------------------------ here: --save-data
@@ -57,17 +72,27 @@ def save_data(cfg: dict, path: Path) -> dict:
     tokenizer = pretrained.minilm_tokenizer()
     vocab = tokenizer.get_vocabulary()
     cls_id, sep_id = vocab.index("[CLS]"), vocab.index("[SEP]")
-    arrays = {f"w/{k}": v.astype(np.float16) for k, v in tensors.items()
-              if k not in pretrained.IGNORED_TENSORS}
-    limits = {("rt", "train"): cfg["train_examples"], ("imdb", "train"): cfg["imdb_examples"],
-              ("imdb", "test"): cfg["imdb_test_examples"], ("imdb", "validation"): 500}
-    for task, source, length in (("rt", "rotten_tomatoes", cfg["seq_len"]),
-                                 ("imdb", "imdb", cfg["imdb_seq_len"])):
+    arrays = {
+        f"w/{k}": v.astype(np.float16)
+        for k, v in tensors.items()
+        if k not in pretrained.IGNORED_TENSORS
+    }
+    limits = {
+        ("rt", "train"): cfg["train_examples"],
+        ("imdb", "train"): cfg["imdb_examples"],
+        ("imdb", "test"): cfg["imdb_test_examples"],
+        ("imdb", "validation"): 500,
+    }
+    for task, source, length in (
+        ("rt", "rotten_tomatoes", cfg["seq_len"]),
+        ("imdb", "imdb", cfg["imdb_seq_len"]),
+    ):
         for split in ("train", "validation", "test"):
             reviews = data.movie_reviews(split, source)
             n = limits.get((task, split)) or len(reviews)
-            x = pipelines.encode_for_classification(tokenizer, reviews.texts[:n], seq_len=length,
-                                                    cls_id=cls_id, sep_id=sep_id)
+            x = pipelines.encode_for_classification(
+                tokenizer, reviews.texts[:n], seq_len=length, cls_id=cls_id, sep_id=sep_id
+            )
             arrays[f"{task}/{split}/ids"] = x["token_ids"].astype(np.uint16)  # V = 30,522 < 2^16
             arrays[f"{task}/{split}/labels"] = reviews.labels[:n].astype(np.int8)
     arrays["config"] = np.array(json.dumps(config))
@@ -83,8 +108,11 @@ def save_data(cfg: dict, path: Path) -> dict:
 def inputs(ids: np.ndarray) -> dict[str, np.ndarray]:
     """The encoder's three inputs from padded token ids ([PAD] = 0 only at the end)."""
     ids = ids.astype(np.int32)
-    return {"token_ids": ids, "segment_ids": np.zeros_like(ids),
-            "padding_mask": (ids != 0).astype(np.int32)}
+    return {
+        "token_ids": ids,
+        "segment_ids": np.zeros_like(ids),
+        "padding_mask": (ids != 0).astype(np.int32),
+    }
 
 
 def load(path: Path) -> tuple[dict, dict, dict]:
@@ -121,24 +149,39 @@ def fine_tune(task: str, cfg: dict, config: dict, tensors: dict, splits: dict) -
         return {"skipped": "the profile's imdb_epochs is 0"}
     model = build_classifier(config, tensors, cfg["minilm_layers"])
     x, y = (inputs(splits[f"{task}/train/ids"]), splits[f"{task}/train/labels"])
-    train = classification_batches.ClassificationBatches(x, y, batch_size=cfg["batch_size"], shuffle=True, seed=SEED)
-    val = classification_batches.ClassificationBatches(inputs(splits[f"{task}/validation/ids"]),
-                                          splits[f"{task}/validation/labels"], batch_size=128)
-    test = classification_batches.ClassificationBatches(inputs(splits[f"{task}/test/ids"]),
-                                           splits[f"{task}/test/labels"], batch_size=128)
+    train = classification_batches.ClassificationBatches(
+        x, y, batch_size=cfg["batch_size"], shuffle=True, seed=SEED
+    )
+    val = classification_batches.ClassificationBatches(
+        inputs(splits[f"{task}/validation/ids"]),
+        splits[f"{task}/validation/labels"],
+        batch_size=128,
+    )
+    test = classification_batches.ClassificationBatches(
+        inputs(splits[f"{task}/test/ids"]), splits[f"{task}/test/labels"], batch_size=128
+    )
     steps = epochs * len(train)
-    model.compile(optimizer=finetuning.warmup_adamw(cfg["learning_rate"], steps),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    best = keras.callbacks.EarlyStopping("val_accuracy", mode="max", patience=epochs,
-                                         restore_best_weights=True)
+    model.compile(
+        optimizer=finetuning.warmup_adamw(cfg["learning_rate"], steps),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    best = keras.callbacks.EarlyStopping(
+        "val_accuracy", mode="max", patience=epochs, restore_best_weights=True
+    )
     start = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=epochs, callbacks=[best], verbose=2)
     seconds = time.perf_counter() - start
     accuracy = metrics.evaluate_classifier(model, test)["accuracy"]
-    return {"labels": int(len(y)), "test_examples": int(len(test.labels)), "epochs": epochs,
-            "steps": steps, "seconds": round(seconds, 1), "test_accuracy": accuracy,
-            "val_accuracy": [float(v) for v in history.history["val_accuracy"]]}
+    return {
+        "labels": int(len(y)),
+        "test_examples": int(len(test.labels)),
+        "epochs": epochs,
+        "steps": steps,
+        "seconds": round(seconds, 1),
+        "test_accuracy": accuracy,
+        "val_accuracy": [float(v) for v in history.history["val_accuracy"]],
+    }
 
 
 def run(cfg: dict, path: Path, tasks: tuple[str, ...]) -> dict:
@@ -147,8 +190,10 @@ def run(cfg: dict, path: Path, tasks: tuple[str, ...]) -> dict:
     config, tensors, splits = load(path)
     saved = json.loads(str(np.load(path)["settings"]))
     if saved["config"] != cfg["config"]:
-        raise SystemExit(f"{path} holds --config {saved['config']} data, not {cfg['config']}: "
-                         f"make it with --config {cfg['config']} --save-data {path}")
+        raise SystemExit(
+            f"{path} holds --config {saved['config']} data, not {cfg['config']}: "
+            f"make it with --config {cfg['config']} --save-data {path}"
+        )
     if keras.backend.backend() == "jax":
         import jax
 
@@ -158,16 +203,21 @@ def run(cfg: dict, path: Path, tasks: tuple[str, ...]) -> dict:
     out = {"config": cfg["config"], "backend": keras.backend.backend(), "device": device}
     for task in tasks:
         out[task] = fine_tune(task, cfg, config, tensors, splits)
-    out["targets_met"] = {f"{t} >= {v}": out[t].get("test_accuracy", 0) >= v
-                          for t, v in TARGETS.items() if t in out}
+    out["targets_met"] = {
+        f"{t} >= {v}": out[t].get("test_accuracy", 0) >= v for t, v in TARGETS.items() if t in out
+    }
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", choices=("smoke", "standard", "full"), default="smoke")
-    parser.add_argument("--save-data", type=Path, metavar="NPZ",
-                        help="tokenize and write the weights and ids, then exit")
+    parser.add_argument(
+        "--save-data",
+        type=Path,
+        metavar="NPZ",
+        help="tokenize and write the weights and ids, then exit",
+    )
     parser.add_argument("--data", type=Path, metavar="NPZ", help="a --save-data file to train on")
     parser.add_argument("--tasks", default="rt,imdb", help="comma-separated: rt, imdb")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -176,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.save_data is not None:
         result = save_data(cfg, args.save_data)
     elif args.data is None or not args.data.is_file():
-        parser.error(f"--data {args.data}: no such file; make it with --config {args.config} "
-                     f"--save-data FILE on a machine with the course installed")
+        parser.error(
+            f"--data {args.data}: no such file; make it with --config {args.config} "
+            f"--save-data FILE on a machine with the course installed"
+        )
     else:
         tasks = tuple(t for t in args.tasks.split(",") if t)
         bad = set(tasks) - {"rt", "imdb"}

@@ -34,7 +34,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEQ_LEN, VOCAB_SIZE, SEED = 128, 8000, 42
-ENCODER = dict(d_model=128, num_heads=4, num_layers=2)   # chapter 07's standard encoder
+ENCODER = dict(d_model=128, num_heads=4, num_layers=2)  # chapter 07's standard encoder
 
 
 def vocabulary(out: Path, texts) -> list[str]:
@@ -71,26 +71,51 @@ def rescale_embeddings(encoder, norm: float) -> float:
 
 
 def pretrain(args) -> dict:
-    from lmcourse import data, pretraining
+    from lmcourse import data, pretraining, pretraining_data
     from lmcourse.models import bert
 
     texts = list(data.movie_reviews("train").texts)
-    pairs = pretraining.prepare(texts, vocab_size=VOCAB_SIZE, seq_len=SEQ_LEN,
-                                n_examples=args.steps * args.batch_size + 512, val_examples=512,
-                                seed=SEED, vocabulary=vocabulary(args.out, texts))
-    epochs = pretraining.pretraining_rounds(args.steps)     # as chapter 07
-    run = pretraining.pretrain(pairs, **encoder_shape(args), steps=epochs * (args.steps // epochs),
-                               batch_size=args.batch_size, learning_rate=args.lr, epochs=epochs,
-                               seed=SEED, dropout=args.dropout, norm_first=args.norm_first,
-                               mask_selection_rate=args.selection_rate,
-                               print_fn=lambda *a, **k: None)
-    bert.save_pretrained(run.encoder, run.vocabulary, args.out / f"enc_{args.name}",
-                         {"profile": "bench", **run.metrics})
-    return {"pretrain": args.name, **encoder_shape(args), "steps": args.steps, "lr": args.lr,
-            "selection_rate": args.selection_rate, "dropout": args.dropout,
-            "norm_first": args.norm_first, **{k: round(v, 4) for k, v in run.metrics.items()},
-            "val_mlm_loss_per_round": [round(x, 3) for x in run.history["val_mlm_loss"]],
-            "seconds": round(run.seconds, 1)}
+    pairs = pretraining_data.prepare(
+        texts,
+        vocab_size=VOCAB_SIZE,
+        seq_len=SEQ_LEN,
+        n_examples=args.steps * args.batch_size + 512,
+        val_examples=512,
+        seed=SEED,
+        vocabulary=vocabulary(args.out, texts),
+    )
+    epochs = pretraining_data.pretraining_rounds(args.steps)  # as chapter 07
+    run = pretraining.pretrain(
+        pairs,
+        **encoder_shape(args),
+        steps=epochs * (args.steps // epochs),
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        epochs=epochs,
+        seed=SEED,
+        dropout=args.dropout,
+        norm_first=args.norm_first,
+        mask_selection_rate=args.selection_rate,
+        print_fn=lambda *a, **k: None,
+    )
+    bert.save_pretrained(
+        run.encoder,
+        run.vocabulary,
+        args.out / f"enc_{args.name}",
+        {"profile": "bench", **run.metrics},
+    )
+    return {
+        "pretrain": args.name,
+        **encoder_shape(args),
+        "steps": args.steps,
+        "lr": args.lr,
+        "selection_rate": args.selection_rate,
+        "dropout": args.dropout,
+        "norm_first": args.norm_first,
+        **{k: round(v, 4) for k, v in run.metrics.items()},
+        "val_mlm_loss_per_round": [round(x, 3) for x in run.history["val_mlm_loss"]],
+        "seconds": round(run.seconds, 1),
+    }
 
 
 def finetune(args) -> dict:
@@ -105,18 +130,20 @@ def finetune(args) -> dict:
     ids = text.check_specials(vocab, (text.PAD, text.CLS, text.SEP))
 
     def encode(texts):
-        return pipelines.encode_for_classification(tokenizer, texts, seq_len=SEQ_LEN,
-                                                   cls_id=ids[text.CLS], sep_id=ids[text.SEP])
+        return pipelines.encode_for_classification(
+            tokenizer, texts, seq_len=SEQ_LEN, cls_id=ids[text.CLS], sep_id=ids[text.SEP]
+        )
 
     keras.utils.set_random_seed(SEED)
     if args.name == "scratch":
-        encoder = bert.build_bert_encoder(len(vocab), max_length=SEQ_LEN, **encoder_shape(args),
-                                          norm_first=args.norm_first)
+        encoder = bert.build_bert_encoder(
+            len(vocab), max_length=SEQ_LEN, **encoder_shape(args), norm_first=args.norm_first
+        )
     else:
         encoder, _, _ = bert.load_pretrained(args.out / f"enc_{args.name}", vocabulary=vocab)
     reinit = [n for n in args.reinit.split(",") if n]
     if reinit:
-        keras.utils.set_random_seed(SEED)            # the weights a scratch run starts from
+        keras.utils.set_random_seed(SEED)  # the weights a scratch run starts from
         fresh = bert.build_bert_encoder(**bert.encoder_config(encoder))
         for name in reinit:
             encoder.get_layer(name).set_weights(fresh.get_layer(name).get_weights())
@@ -125,38 +152,59 @@ def finetune(args) -> dict:
     keras.utils.set_random_seed(SEED)
     if args.pool == "cls":
         model = bert_classifier.build_classifier(encoder, num_classes=2)
-    else:                                            # masked mean of sequence_output
+    else:  # masked mean of sequence_output
         inputs = bert_layers.encoder_inputs()
         h = encoder(inputs)["sequence_output"]
         m = keras.ops.expand_dims(keras.ops.cast(inputs["padding_mask"], "float32"), -1)
         pooled = keras.layers.Dropout(0.1)(keras.ops.sum(h * m, 1) / keras.ops.sum(m, 1))
         model = keras.Model(inputs, keras.layers.Dense(2, dtype="float32")(pooled))
-    batches = classification_batches.ClassificationBatches(encode(train.texts[: args.labels]),
-                                              train.labels[: args.labels], batch_size=32,
-                                              shuffle=True, seed=SEED)
-    model.compile(finetuning.warmup_adamw(args.lr, args.epochs * len(batches)),   # as chapter 08
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    batches = classification_batches.ClassificationBatches(
+        encode(train.texts[: args.labels]),
+        train.labels[: args.labels],
+        batch_size=32,
+        shuffle=True,
+        seed=SEED,
+    )
+    model.compile(
+        finetuning.warmup_adamw(args.lr, args.epochs * len(batches)),  # as chapter 08
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     start = time.perf_counter()
     history = model.fit(batches, epochs=args.epochs, verbose=0).history
     seconds = time.perf_counter() - start
-    test_batches = classification_batches.ClassificationBatches(encode(test.texts[:2000]), test.labels[:2000],
-                                                   batch_size=128)
+    test_batches = classification_batches.ClassificationBatches(
+        encode(test.texts[:2000]), test.labels[:2000], batch_size=128
+    )
     accuracy = metrics.evaluate_classifier(model, test_batches)["accuracy"]
-    return {"finetune": args.name, "lr": args.lr, "labels": args.labels, "epochs": args.epochs,
-            "pool": args.pool, "reinit": reinit, "embedding_norm": args.embedding_norm,
-            "test_accuracy_2000": round(accuracy, 4),
-            "train_loss_per_epoch": [round(x, 3) for x in history["loss"]],
-            "seconds": round(seconds, 1)}
+    return {
+        "finetune": args.name,
+        "lr": args.lr,
+        "labels": args.labels,
+        "epochs": args.epochs,
+        "pool": args.pool,
+        "reinit": reinit,
+        "embedding_norm": args.embedding_norm,
+        "test_accuracy_2000": round(accuracy, 4),
+        "train_loss_per_epoch": [round(x, 3) for x in history["loss"]],
+        "seconds": round(seconds, 1),
+    }
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/bench/pretraining"),
-                        help="where the vocabulary and the encoders are kept")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/bench/pretraining"),
+        help="where the vocabulary and the encoders are kept",
+    )
     for key in ENCODER:
-        parser.add_argument(f"--{key.replace('_', '-')}", type=int, default=0,
-                            help=f"encoder {key} of pretrain and of a scratch fine-tune "
-                            f"(default {ENCODER[key]})")
+        parser.add_argument(
+            f"--{key.replace('_', '-')}",
+            type=int,
+            default=0,
+            help=f"encoder {key} of pretrain and of a scratch fine-tune (default {ENCODER[key]})",
+        )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pretrain", help="pretrain one encoder and save it")
     p.add_argument("name")
@@ -165,8 +213,9 @@ def main(argv=None) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--selection-rate", type=float, default=0.15)
     p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--norm-first", action="store_true",
-                   help="pre-LN blocks (default: BERT's post-LN)")
+    p.add_argument(
+        "--norm-first", action="store_true", help="pre-LN blocks (default: BERT's post-LN)"
+    )
     f = sub.add_parser("finetune", help="fine-tune a saved encoder (or 'scratch') and test it")
     f.add_argument("name")
     f.add_argument("lr", type=float)
@@ -175,14 +224,23 @@ def main(argv=None) -> None:
     f.add_argument("--epochs", type=int, default=3)
     f.add_argument("--pool", choices=("cls", "mean"), default="cls")
     f.add_argument("--reinit", default="", help="comma-separated encoder layer names")
-    f.add_argument("--embedding-norm", type=float, default=0.0,
-                   help="rescale the three embedding tables so that token vectors have this "
-                   "mean norm (0: as saved); the encoder's outputs do not change")
+    f.add_argument(
+        "--embedding-norm",
+        type=float,
+        default=0.0,
+        help="rescale the three embedding tables so that token vectors have this "
+        "mean norm (0: as saved); the encoder's outputs do not change",
+    )
     args = parser.parse_args(argv)
-    if args.command == "finetune" and args.name != "scratch" and not (
-            args.out / f"enc_{args.name}" / "metadata.json").is_file():
-        parser.error(f"no encoder {args.name!r} under {args.out}: run `pretrain {args.name} ...` "
-                     "first, or fine-tune 'scratch'")
+    if (
+        args.command == "finetune"
+        and args.name != "scratch"
+        and not (args.out / f"enc_{args.name}" / "metadata.json").is_file()
+    ):
+        parser.error(
+            f"no encoder {args.name!r} under {args.out}: run `pretrain {args.name} ...` "
+            "first, or fine-tune 'scratch'"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     result = pretrain(args) if args.command == "pretrain" else finetune(args)
     print(json.dumps(result), flush=True)

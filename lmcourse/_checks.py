@@ -34,7 +34,9 @@ def _fail(where: str, message: str, hint: str) -> ValueError:
 
 def is_int(value: Any) -> bool:
     """True for Python and NumPy integers, False for ``bool`` (which Python counts as int)."""
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def is_number(value: Any) -> bool:
@@ -42,8 +44,9 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_))
 
 
-def check_int(name: str, value: Any, low: int = 1, high: int | None = None, *,
-              where: str = "", hint: str = "") -> int:
+def check_int(
+    name: str, value: Any, low: int = 1, high: int | None = None, *, where: str = "", hint: str = ""
+) -> int:
     """``value`` as an int in ``[low, high]`` (``high=None``: no upper bound)."""
     if not is_int(value) or value < low or (high is not None and value > high):
         bound = f"from {low} to {high}" if high is not None else f">= {low}"
@@ -51,9 +54,17 @@ def check_int(name: str, value: Any, low: int = 1, high: int | None = None, *,
     return int(value)
 
 
-def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, high_open: bool = False, where: str = "",
-                 hint: str = "") -> float:
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    where: str = "",
+    hint: str = "",
+) -> float:
     """``value`` as a finite float within the bounds (``*_open``: the bound itself excluded).
 
     The message writes the range as an interval, e.g. ``must be a number in (0, 1]``, or as
@@ -77,8 +88,9 @@ def check_number(name: str, value: Any, *, low: float | None = None, high: float
 def check_rate(name: str, value: Any, *, where: str = "") -> float:
     """A dropout-like fraction in ``[0, 1)``."""
     if not is_number(value) or not 0.0 <= value < 1.0:
-        raise _fail(where, f"{name} must be in [0, 1), got {value!r}",
-                    "a fraction of the units, 0 for none")
+        raise _fail(
+            where, f"{name} must be in [0, 1), got {value!r}", "a fraction of the units, 0 for none"
+        )
     return float(value)
 
 

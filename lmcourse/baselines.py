@@ -62,7 +62,8 @@ def _pipeline(c: float, ngram_range: tuple[int, int], seed: int) -> Any:
 
     return make_pipeline(
         TfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True, min_df=1),
-        LogisticRegression(C=c, max_iter=2000, random_state=seed))
+        LogisticRegression(C=c, max_iter=2000, random_state=seed),
+    )
 
 
 def tfidf_logistic_regression(
@@ -96,8 +97,10 @@ def tfidf_logistic_regression(
     y_train = check_labels(train_labels, where="train labels")
     y_val = check_labels(val_labels, where="validation labels")
     if len(train_texts) != len(y_train) or len(val_texts) != len(y_val):
-        raise ValueError(f"{len(train_texts)} training texts for {len(y_train)} labels and "
-                         f"{len(val_texts)} validation texts for {len(y_val)} labels: they must pair up")
+        raise ValueError(
+            f"{len(train_texts)} training texts for {len(y_train)} labels and "
+            f"{len(val_texts)} validation texts for {len(y_val)} labels: they must pair up"
+        )
     if len(set(y_train.tolist())) < 2:
         raise ValueError("the training labels hold one class only: a classifier needs both")
     if not cs:

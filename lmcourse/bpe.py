@@ -82,7 +82,9 @@ def word_counts(texts: str | Iterable[str], *, lowercase: bool = False) -> Count
     for text in [texts] if isinstance(texts, str) else texts:
         counts.update(pretokenize(text, lowercase=lowercase))
     if not counts:
-        raise ValueError("BPE needs text to learn from, but the text is empty: pass a non-empty text")
+        raise ValueError(
+            "BPE needs text to learn from, but the text is empty: pass a non-empty text"
+        )
     return counts
 
 
@@ -141,7 +143,9 @@ def train_bpe(
     if isinstance(words, str):
         words = word_counts(words, lowercase=lowercase)
     if not words:
-        raise ValueError("BPE needs text to learn from, but the word counts are empty: pass a non-empty text")
+        raise ValueError(
+            "BPE needs text to learn from, but the word counts are empty: pass a non-empty text"
+        )
     if num_merges < 0:
         raise ValueError(f"num_merges must be >= 0, got {num_merges}")
     types = list(words)
@@ -174,8 +178,9 @@ def train_bpe(
     return BPETokenizer(alphabet, merges, specials=specials)
 
 
-def _count_pairs(segs: list[list[str]], counts: list[int]
-                 ) -> tuple[Counter[Pair], defaultdict[Pair, set[int]]]:
+def _count_pairs(
+    segs: list[list[str]], counts: list[int]
+) -> tuple[Counter[Pair], defaultdict[Pair, set[int]]]:
     """Every adjacent pair's count (each word weighted by its count) and the words it is in."""
     pair_count: Counter[Pair] = Counter()
     where: defaultdict[Pair, set[int]] = defaultdict(set)
@@ -186,8 +191,13 @@ def _count_pairs(segs: list[list[str]], counts: list[int]
     return pair_count, where
 
 
-def _merge_everywhere(pair: Pair, segs: list[list[str]], counts: list[int],
-                      pair_count: Counter[Pair], where: defaultdict[Pair, set[int]]) -> set[Pair]:
+def _merge_everywhere(
+    pair: Pair,
+    segs: list[list[str]],
+    counts: list[int],
+    pair_count: Counter[Pair],
+    where: defaultdict[Pair, set[int]],
+) -> set[Pair]:
     """Merge ``pair`` in every word that has it, in place, and recount only those words.
 
     Each such word's pairs are taken out of ``pair_count`` and the merged word's put back in
@@ -245,8 +255,10 @@ class BPETokenizer:
         return len(self.vocabulary)
 
     def __repr__(self) -> str:
-        return (f"BPETokenizer(vocabulary={len(self)}, alphabet={len(self.alphabet)}, "
-                f"merges={len(self.merges)})")
+        return (
+            f"BPETokenizer(vocabulary={len(self)}, alphabet={len(self.alphabet)}, "
+            f"merges={len(self.merges)})"
+        )
 
     def with_merges(self, n: int) -> BPETokenizer:
         """The tokenizer made of the first ``n`` merges (BPE vocabularies are nested)."""
@@ -274,7 +286,9 @@ class BPETokenizer:
         """
         chunks = pretokenize(text, lowercase=lowercase)
         if not chunks:
-            raise ValueError("BPETokenizer got an empty text: pass at least one non-space character")
+            raise ValueError(
+                "BPETokenizer got an empty text: pass at least one non-space character"
+            )
         return [tok for chunk in chunks for tok in self.tokenize_chunk(chunk)]
 
     def encode(self, text: str, *, lowercase: bool = False) -> np.ndarray:

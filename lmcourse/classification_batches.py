@@ -41,9 +41,17 @@ class ClassificationBatches(ShuffledBatches):
             lengths, or ``trim < 1`` - before any training starts.
     """
 
-    def __init__(self, inputs: dict[str, np.ndarray], labels: Sequence[int] | np.ndarray, *,
-                 batch_size: int, shuffle: bool = False, seed: int = 0, trim: int | None = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        inputs: dict[str, np.ndarray],
+        labels: Sequence[int] | np.ndarray,
+        *,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        trim: int | None = None,
+        **kwargs,
+    ) -> None:
         from lmcourse.data import check_labels
 
         super().__init__(**kwargs)

@@ -243,8 +243,13 @@ def failure_message(chapter: Chapter, error: PapermillExecutionError, dst: Path)
 def write_record(plan: RunPlan, results_file: Path, dst: Path, seconds: float) -> dict[str, Any]:
     """Complete the run's ``results.json`` (what the kernel recorded + how the run went)."""
     record = results.read(results_file) if results_file.is_file() else {"results": {}}
-    record.update(chapter=plan.chapter.id, slug=plan.chapter.slug, seconds=round(seconds, 1),
-                  notebook=str(dst), profile=plan.profile)
+    record.update(
+        chapter=plan.chapter.id,
+        slug=plan.chapter.slug,
+        seconds=round(seconds, 1),
+        notebook=str(dst),
+        profile=plan.profile,
+    )
     results_file.write_text(json.dumps(record, indent=2) + "\n")
     return record
 
@@ -257,8 +262,10 @@ def execute(plan: RunPlan, out: Path, progress: bool) -> dict[str, Any]:
     """
     dst = out / notebook_path(plan.chapter).name
     results_file = out / "results.json"
-    kernel_env = {results.RESULTS_ENV: str(results_file.resolve()),
-                  results.RUN_DIR_ENV: str(out.resolve())}
+    kernel_env = {
+        results.RESULTS_ENV: str(results_file.resolve()),
+        results.RUN_DIR_ENV: str(out.resolve()),
+    }
     with environment(kernel_env):
         seconds = run_notebook(plan.chapter, plan.parameters, dst, progress)
     return write_record(plan, results_file, dst, seconds)
@@ -270,8 +277,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     label = "all" if args.chapter == "all" else plans[0].chapter.slug
     out = Path(args.output) if args.output else default_output(label)
     say = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
-    asked = {"chapters": [p.chapter.id for p in plans], "profile": args.profile,
-             "parameters": params}
+    asked = {
+        "chapters": [p.chapter.id for p in plans],
+        "profile": args.profile,
+        "parameters": params,
+    }
     try:
         with outputs.claim(out, asked) as resumed:
             if resumed:
@@ -295,8 +305,10 @@ def run_plans(plans: list[RunPlan], out: Path, say: Any, progress: bool) -> list
     records = []
     for i, plan in enumerate(plans, 1):
         where = out / plan.chapter.slug if len(plans) > 1 else out
-        say(f"[{i}/{len(plans)}] chapter {plan.chapter.id}: {plan.chapter.title} "
-            f"(profile {plan.profile}) -> {where}")
+        say(
+            f"[{i}/{len(plans)}] chapter {plan.chapter.id}: {plan.chapter.title} "
+            f"(profile {plan.profile}) -> {where}"
+        )
         records.append(execute(plan, where, progress=progress))
         say(f"      done in {records[-1]['seconds']:.1f} s")
     return records
@@ -341,8 +353,10 @@ def cmd_data(args: argparse.Namespace) -> int:
     package_rows = data.package_manifest()
     for key, state in data.verify_packages().items():
         row = package_rows[tuple(key.split("/", 1))]
-        print(f"{key} (from the installed {row.install})  {row.bytes / 1e6:.2f} MB  "
-              f"sha256 {row.sha256[:12]}...  {state}")
+        print(
+            f"{key} (from the installed {row.install})  {row.bytes / 1e6:.2f} MB  "
+            f"sha256 {row.sha256[:12]}...  {state}"
+        )
         print(f"    source:  {row.source}\n    license: {row.license}\n    {row.description}")
     return 0
 
@@ -363,23 +377,41 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lmcourse", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="chapters, their parameters and profile values").set_defaults(func=cmd_list)
+    sub.add_parser("list", help="chapters, their parameters and profile values").set_defaults(
+        func=cmd_list
+    )
     run = sub.add_parser("run", help="execute a chapter (or all) with papermill")
     run.add_argument("chapter", help="chapter id (01), slug, or 'all'")
-    run.add_argument("--profile", help=f"one of {', '.join(PROFILES)} (default: "
-                     f"${PROFILE_ENV} or {DEFAULT_PROFILE})")
-    run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                     help="override a parameter of the chapter's parameters cell (repeatable)")
-    run.add_argument("--output", help="folder for the executed notebook and results.json "
-                     "(default runs/<chapter>-<timestamp>/)")
+    run.add_argument(
+        "--profile",
+        help=f"one of {', '.join(PROFILES)} (default: ${PROFILE_ENV} or {DEFAULT_PROFILE})",
+    )
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a parameter of the chapter's parameters cell (repeatable)",
+    )
+    run.add_argument(
+        "--output",
+        help="folder for the executed notebook and results.json "
+        "(default runs/<chapter>-<timestamp>/)",
+    )
     run.add_argument("--json", action="store_true", help="print only the results JSON to stdout")
     run.add_argument("--no-progress", action="store_true", help="no progress bar over cells")
     run.set_defaults(func=cmd_run)
-    sub.add_parser("doctor", help="versions, backend, devices, data checks").set_defaults(func=cmd_doctor)
-    sub.add_parser("data", help="the shipped data files and their checks").set_defaults(func=cmd_data)
-    bench = sub.add_parser("bench", help="run a benchmark (benchmarks/README.md)",
-                           description="Options after the name go to the script: "
-                           "lmcourse bench gpt --help")
+    sub.add_parser("doctor", help="versions, backend, devices, data checks").set_defaults(
+        func=cmd_doctor
+    )
+    sub.add_parser("data", help="the shipped data files and their checks").set_defaults(
+        func=cmd_data
+    )
+    bench = sub.add_parser(
+        "bench",
+        help="run a benchmark (benchmarks/README.md)",
+        description="Options after the name go to the script: lmcourse bench gpt --help",
+    )
     bench.add_argument("name", choices=sorted(BENCHMARKS))
     bench.add_argument("options", nargs=argparse.REMAINDER, help="options of the script")
     bench.set_defaults(func=cmd_bench)

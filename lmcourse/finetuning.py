@@ -69,11 +69,20 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     ) -> None:
         super().__init__()
         where = "WarmupLinearDecay"
-        self.total_steps = check_int("total_steps", total_steps, where=where,
-                                     hint="pass epochs * batches per epoch")
-        self.warmup_steps = check_int("warmup_steps", warmup_steps, 0, self.total_steps, where=where,
-                                      hint="warm up for at most the whole run (often 6-10% of it)")
-        self.peak = check_number("peak", peak, low=0, low_open=True, where=where, hint="a learning rate")
+        self.total_steps = check_int(
+            "total_steps", total_steps, where=where, hint="pass epochs * batches per epoch"
+        )
+        self.warmup_steps = check_int(
+            "warmup_steps",
+            warmup_steps,
+            0,
+            self.total_steps,
+            where=where,
+            hint="warm up for at most the whole run (often 6-10% of it)",
+        )
+        self.peak = check_number(
+            "peak", peak, low=0, low_open=True, where=where, hint="a learning rate"
+        )
         self.end = check_number("end", end, low=0, where=where, hint="a learning rate")
         self.name = name
 
@@ -99,8 +108,9 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
-def warmup_adamw(peak: float, total_steps: int, *, warmup_fraction: float = 0.1,
-                 weight_decay: float = 0.01) -> keras.optimizers.AdamW:
+def warmup_adamw(
+    peak: float, total_steps: int, *, warmup_fraction: float = 0.1, weight_decay: float = 0.01
+) -> keras.optimizers.AdamW:
     """BERT's optimizer: AdamW on :class:`WarmupLinearDecay` (warm-up over the first
     ``warmup_fraction`` of ``total_steps``, then linear decay to 0), gradients clipped to a
     global norm of 1. Chapter 07's pretraining and the chapter 07-08 benchmarks use it;
@@ -266,11 +276,18 @@ def fit_gradual_unfreezing(
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
         count = trainable_count(model)
         shown = f"groups {trainable}" if trainable else "no groups"
-        print_fn(f"stage {stage + 1}/{len(stages)}: epochs {start + 1}-{end}: the head + {shown} "
-                 f"train ({count:,} trainable parameters)")
-        result = model.fit(train_data, validation_data=val_data, epochs=end, initial_epoch=start,
-                           callbacks=[ProgressLogger(epochs, print_fn=print_fn), *callbacks],
-                           verbose=0)
+        print_fn(
+            f"stage {stage + 1}/{len(stages)}: epochs {start + 1}-{end}: the head + {shown} "
+            f"train ({count:,} trainable parameters)"
+        )
+        result = model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=end,
+            initial_epoch=start,
+            callbacks=[ProgressLogger(epochs, print_fn=print_fn), *callbacks],
+            verbose=0,
+        )
         ran = _extend(history, result.history, start, count)
         if ran < end - start:  # a callback stopped training (e.g. EarlyStopping)
             break
@@ -296,8 +313,9 @@ def _unfreeze(head_layers: Any, groups: Sequence[Any], trainable: list[int]) -> 
         set_trainable(groups[i], True)
 
 
-def _extend(history: dict[str, list[float]], stage: dict[str, list[Any]], start: int,
-            count: int) -> int:
+def _extend(
+    history: dict[str, list[float]], stage: dict[str, list[Any]], start: int, count: int
+) -> int:
     """Append one stage's ``fit`` history (epochs from ``start + 1``); its epoch count."""
     ran = len(next(iter(stage.values()), []))
     for key, values in stage.items():

@@ -129,8 +129,12 @@ def generate(
     for t in range(ids.shape[1], ids.shape[1] + n):
         logits = next_logits(out[:, :t].astype(np.int32))
         out[:, t] = sample(
-            logits, greedy=strategy == "greedy", temperature=temperature,
-            top_k=top_k, top_p=top_p, rng=rng,
+            logits,
+            greedy=strategy == "greedy",
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            rng=rng,
         )
     return out[0] if squeeze else out
 
@@ -140,8 +144,12 @@ def generate(
 
 def _extends(seen: np.ndarray | None, ids: np.ndarray) -> bool:
     """True if the ``(B, t)`` ``ids`` begin with the ``seen`` ones (same batch size)."""
-    return (seen is not None and seen.shape[0] == ids.shape[0] and seen.shape[1] <= ids.shape[1]
-            and np.array_equal(ids[:, : seen.shape[1]], seen))
+    return (
+        seen is not None
+        and seen.shape[0] == ids.shape[0]
+        and seen.shape[1] <= ids.shape[1]
+        and np.array_equal(ids[:, : seen.shape[1]], seen)
+    )
 
 
 # ------------------------------------------------------------------------------ recurrent models
@@ -233,7 +241,9 @@ def recurrent_next_logits(model: keras.Model):
             new, states = batch_ids[:, seen.shape[1] :], memory["states"]
         else:
             new = batch_ids
-            states = [np.zeros((batch_ids.shape[0], int(s.shape[-1])), "float32") for s in states_in]
+            states = [
+                np.zeros((batch_ids.shape[0], int(s.shape[-1])), "float32") for s in states_in
+            ]
         logits, *states = step_model.predict_on_batch([new, *states])
         memory.update(ids=batch_ids.copy(), states=states, logits=logits[:, -1, :])
         return memory["logits"]
@@ -312,8 +322,9 @@ def cached_next_logits(model: GPT, *, compile: bool = True) -> Callable[[np.ndar
             cache, start = model.init_cache(batch_ids.shape[0]), 0
         # prefill (all new tokens at once) or one step; the index is a tensor: one graph
         logits, cache = run(batch_ids[:, start:], cache, ops.convert_to_tensor(start, "int32"))
-        memory.update(ids=batch_ids.copy(), cache=cache,
-                      logits=ops.convert_to_numpy(logits[:, -1, :]))
+        memory.update(
+            ids=batch_ids.copy(), cache=cache, logits=ops.convert_to_numpy(logits[:, -1, :])
+        )
         return memory["logits"]
 
     return next_logits
@@ -390,7 +401,12 @@ def sample_with_keras_hub(model: GPT, prompt_ids: Any, n: int, sampler: Any) -> 
     _, cache = model.call_with_cache(ids, cache, 0)  # prefill
     mask = np.zeros((batch, total), bool)
     mask[:, :t] = True  # keep the prompt's tokens
-    out = sampler(keras_hub_next(model), ops.convert_to_tensor(prompt), cache=cache, index=t,
-                  mask=ops.convert_to_tensor(mask))
+    out = sampler(
+        keras_hub_next(model),
+        ops.convert_to_tensor(prompt),
+        cache=cache,
+        index=t,
+        mask=ops.convert_to_tensor(mask),
+    )
     out = ops.convert_to_numpy(out)
     return out[0] if squeeze else out

@@ -25,13 +25,16 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def check_masking(rate: float, max_predictions: int, mask_rate: float = 0.0,
-                  random_rate: float = 0.0) -> None:
+def check_masking(
+    rate: float, max_predictions: int, mask_rate: float = 0.0, random_rate: float = 0.0
+) -> None:
     """Raise a ValueError unless ``0 < rate <= 1``, ``mask_rate + random_rate <= 1`` (both
     >= 0) and ``max_predictions >= 1``."""
     if not 0 < rate <= 1 or mask_rate < 0 or random_rate < 0 or mask_rate + random_rate > 1:
-        raise ValueError(f"need 0 < rate <= 1 and mask_rate + random_rate <= 1, got rate={rate}, "
-                         f"mask_rate={mask_rate}, random_rate={random_rate}")
+        raise ValueError(
+            f"need 0 < rate <= 1 and mask_rate + random_rate <= 1, got rate={rate}, "
+            f"mask_rate={mask_rate}, random_rate={random_rate}"
+        )
     if max_predictions < 1:
         raise ValueError(f"max_predictions must be >= 1, got {max_predictions}")
 
@@ -89,12 +92,20 @@ def mask_tokens(
     originals = np.where(used, ids[rows, positions], 0).astype(np.int32)
     corrupted = ids.astype(np.int32, copy=True)
     u = rng.random(positions.shape)
-    replace = np.where(u < mask_rate, mask_id,
-                       np.where(u < mask_rate + random_rate,
-                                rng.choice(ordinary, size=positions.shape), originals))
+    replace = np.where(
+        u < mask_rate,
+        mask_id,
+        np.where(
+            u < mask_rate + random_rate, rng.choice(ordinary, size=positions.shape), originals
+        ),
+    )
     corrupted[rows.repeat(max_predictions, 1)[used], positions[used]] = replace[used]
-    return {"token_ids": corrupted, "mask_positions": positions, "mask_ids": originals,
-            "mask_weights": used.astype(np.float32)}
+    return {
+        "token_ids": corrupted,
+        "mask_positions": positions,
+        "mask_ids": originals,
+        "mask_weights": used.astype(np.float32),
+    }
 
 
 def keras_hub_mask_tokens(
@@ -120,16 +131,21 @@ def keras_hub_mask_tokens(
     if seed is not None:
         tf.random.set_seed(seed)
     generator = keras_hub.layers.MaskedLMMaskGenerator(
-        vocabulary_size=vocab_size, mask_selection_rate=rate, mask_token_id=mask_id,
-        mask_selection_length=max_predictions, unselectable_token_ids=list(special_ids),
-        mask_token_rate=mask_rate, random_token_rate=random_rate,
+        vocabulary_size=vocab_size,
+        mask_selection_rate=rate,
+        mask_token_id=mask_id,
+        mask_selection_length=max_predictions,
+        unselectable_token_ids=list(special_ids),
+        mask_token_rate=mask_rate,
+        random_token_rate=random_rate,
     )
     out = generator(tf.constant(np.asarray(token_ids), dtype=tf.int32))
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def masking_stats(original: np.ndarray, masked: dict[str, np.ndarray], *, mask_id: int,
-                  special_ids: Sequence[int]) -> dict[str, float]:
+def masking_stats(
+    original: np.ndarray, masked: dict[str, np.ndarray], *, mask_id: int, special_ids: Sequence[int]
+) -> dict[str, float]:
     """What a masking did, as fractions: ``selected`` of the ordinary tokens, and of the
     selected ones ``masked`` (became ``[MASK]``), ``random`` (became another token) and
     ``kept`` (left as they were)."""

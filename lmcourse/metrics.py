@@ -111,8 +111,9 @@ def f1_per_class(confusion: np.ndarray) -> np.ndarray:
     return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
 
 
-def evaluate_classifier(model: keras.Model, batches: Any, *, from_logits: bool = True
-                        ) -> dict[str, Any]:
+def evaluate_classifier(
+    model: keras.Model, batches: Any, *, from_logits: bool = True
+) -> dict[str, Any]:
     """Accuracy, macro-F1, the confusion matrix and the predicted probabilities.
 
     Args:
@@ -152,11 +153,15 @@ def evaluate_classifier(model: keras.Model, batches: Any, *, from_logits: bool =
     p, y = np.concatenate(probs), np.concatenate(labels)
     k = p.shape[-1]
     if y.size != len(p):
-        raise ValueError(f"evaluate_classifier: {y.size} labels for {len(p)} predictions: "
-                         f"give one integer label per example")
+        raise ValueError(
+            f"evaluate_classifier: {y.size} labels for {len(p)} predictions: "
+            f"give one integer label per example"
+        )
     if y.size and (y.min() < 0 or y.max() >= k):
-        raise ValueError(f"evaluate_classifier: label {int(y.max() if y.max() >= k else y.min())} "
-                         f"is outside the model's {k} classes 0..{k - 1}")
+        raise ValueError(
+            f"evaluate_classifier: label {int(y.max() if y.max() >= k else y.min())} "
+            f"is outside the model's {k} classes 0..{k - 1}"
+        )
     pred = np.argmax(p, axis=-1)
     confusion = confusion_matrix(y, pred, k)
     f1 = f1_per_class(confusion)

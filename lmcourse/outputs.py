@@ -42,12 +42,16 @@ class OutputError(Exception):
 
 def _busy(out: Path, pid: int | None) -> OutputError:
     who = f"process {pid}" if pid else "a process that is starting"
-    return OutputError(f"output folder {out} is in use by another lmcourse run ({who}): wait for "
-                       f"it to finish, or choose another --output")
+    return OutputError(
+        f"output folder {out} is in use by another lmcourse run ({who}): wait for "
+        f"it to finish, or choose another --output"
+    )
 
 
 def _not_empty(out: Path) -> OutputError:
-    return OutputError(f"output folder {out} already exists and is not empty: choose another --output")
+    return OutputError(
+        f"output folder {out} already exists and is not empty: choose another --output"
+    )
 
 
 def _read_pid(lock: Path) -> int | None:
@@ -95,8 +99,10 @@ def check(out: Path, plan: dict[str, Any]) -> bool:
     if saved is None or {k: v for k, v in saved.items() if k != "finished"} != plan:
         raise _not_empty(out)
     if saved.get("finished"):
-        raise OutputError(f"output folder {out} holds a finished run of the same chapter and "
-                          f"parameters: choose another --output to run it again")
+        raise OutputError(
+            f"output folder {out} holds a finished run of the same chapter and "
+            f"parameters: choose another --output to run it again"
+        )
     return True
 
 

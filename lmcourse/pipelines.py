@@ -80,7 +80,9 @@ def lm_dataset(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     ids = np.asarray(ids, dtype=np.int32)
     if ids.ndim != 1:
-        raise ValueError(f"ids must be one flat sequence of shape (n_tokens,), got shape {ids.shape}")
+        raise ValueError(
+            f"ids must be one flat sequence of shape (n_tokens,), got shape {ids.shape}"
+        )
     starts = window_starts(len(ids), seq_len, stride)
     if drop_remainder and len(starts) < batch_size:
         raise ValueError(
@@ -151,8 +153,10 @@ def pack_pair(
     """
     specials = 2 if b is None else 3
     if seq_len < specials + (1 if b is None else 2):
-        raise ValueError(f"seq_len={seq_len} cannot hold [CLS]/[SEP] and the text: use seq_len >= "
-                         f"{specials + (1 if b is None else 2)}")
+        raise ValueError(
+            f"seq_len={seq_len} cannot hold [CLS]/[SEP] and the text: use seq_len >= "
+            f"{specials + (1 if b is None else 2)}"
+        )
     a, b = list(a), (None if b is None else list(b))
     budget = seq_len - specials
     if b is None:
@@ -185,10 +189,21 @@ def pack_batch(
         raise ValueError("pack_batch got no sequences: the split is empty")
     if b_list is not None and len(b_list) != len(a_list):
         raise ValueError(f"{len(a_list)} first segments but {len(b_list)} second segments")
-    packed = [pack_pair(a, None if b_list is None else b_list[i], seq_len=seq_len, cls_id=cls_id,
-                        sep_id=sep_id, pad_id=pad_id) for i, a in enumerate(a_list)]
-    return {name: np.stack([p[k] for p in packed])
-            for k, name in enumerate(("token_ids", "segment_ids", "padding_mask"))}
+    packed = [
+        pack_pair(
+            a,
+            None if b_list is None else b_list[i],
+            seq_len=seq_len,
+            cls_id=cls_id,
+            sep_id=sep_id,
+            pad_id=pad_id,
+        )
+        for i, a in enumerate(a_list)
+    ]
+    return {
+        name: np.stack([p[k] for p in packed])
+        for k, name in enumerate(("token_ids", "segment_ids", "padding_mask"))
+    }
 
 
 def tokenize_texts(tokenizer, texts: Sequence[str], batch_size: int = 2048) -> list[np.ndarray]:
@@ -201,17 +216,25 @@ def tokenize_texts(tokenizer, texts: Sequence[str], batch_size: int = 2048) -> l
     return out
 
 
-def chunk_documents(docs: Sequence[np.ndarray], length: int, *, min_length: int = 8) -> list[np.ndarray]:
+def chunk_documents(
+    docs: Sequence[np.ndarray], length: int, *, min_length: int = 8
+) -> list[np.ndarray]:
     """Cut each document's ids into consecutive pieces of ``length`` ids (the last piece may be
     shorter; pieces under ``min_length`` ids are dropped). All the text is used, none crosses
     a document boundary."""
     if length < 1:
         raise ValueError(f"length must be >= 1, got {length}")
-    return [d[i : i + length] for d in docs for i in range(0, len(d), length)
-            if len(d[i : i + length]) >= min(min_length, length)]
+    return [
+        d[i : i + length]
+        for d in docs
+        for i in range(0, len(d), length)
+        if len(d[i : i + length]) >= min(min_length, length)
+    ]
 
-def encode_for_classification(tokenizer, texts: Sequence[str], *, seq_len: int, cls_id: int,
-                              sep_id: int, pad_id: int = 0) -> dict[str, np.ndarray]:
+
+def encode_for_classification(
+    tokenizer, texts: Sequence[str], *, seq_len: int, cls_id: int, sep_id: int, pad_id: int = 0
+) -> dict[str, np.ndarray]:
     """``[CLS] text [SEP]`` inputs for a classifier, cut to ``seq_len`` (the text's start is kept).
 
     Texts are cut to ``8 * seq_len`` characters before tokenizing (a token is rarely under 2
@@ -299,7 +322,9 @@ def check_packed_inputs(inputs: dict[str, np.ndarray]) -> int:
         raise ValueError("the split is empty: there is nothing to train or evaluate on")
     shapes = {k: np.shape(v) for k, v in inputs.items()}
     if len({s for s in shapes.values()}) != 1 or len(shapes["token_ids"]) != 2:
-        raise ValueError(f"token_ids, segment_ids and padding_mask must all be (N, S), got {shapes}")
+        raise ValueError(
+            f"token_ids, segment_ids and padding_mask must all be (N, S), got {shapes}"
+        )
     return n
 
 
@@ -327,8 +352,11 @@ class ShuffledBatches(_keras_pydataset()):
         self._order()
 
     def _order(self) -> None:
-        self.order = (np.random.default_rng((self.seed, self.epoch)).permutation(self._n)
-                      if self.shuffle else np.arange(self._n))
+        self.order = (
+            np.random.default_rng((self.seed, self.epoch)).permutation(self._n)
+            if self.shuffle
+            else np.arange(self._n)
+        )
 
     def on_epoch_begin(self) -> None:
         """Start the next epoch: epoch 0 at the first call, then 1, 2, ...; a new order each."""
@@ -349,10 +377,21 @@ class MaskedLMBatches(ShuffledBatches):
     is given) and ``sample_weight = {"mlm": (B, P) 1/0 per slot}`` (plus ``"nsp"`` ones).
     """
 
-    def __init__(self, inputs: dict[str, np.ndarray], *, batch_size: int, vocab_size: int,
-                 mask_id: int, special_ids: Sequence[int], max_predictions: int, seed: int = 0,
-                 nsp_labels: np.ndarray | None = None, shuffle: bool = True, rate: float = 0.15,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        inputs: dict[str, np.ndarray],
+        *,
+        batch_size: int,
+        vocab_size: int,
+        mask_id: int,
+        special_ids: Sequence[int],
+        max_predictions: int,
+        seed: int = 0,
+        nsp_labels: np.ndarray | None = None,
+        shuffle: bool = True,
+        rate: float = 0.15,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         n = check_packed_inputs(inputs)
         if batch_size < 1 or batch_size > n:
@@ -362,8 +401,13 @@ class MaskedLMBatches(ShuffledBatches):
         # Now, not at the first batch (inside fit, after the model is built and compiled).
         check_masking(rate, max_predictions)
         self.inputs, self.nsp_labels = inputs, nsp_labels
-        self.mask_args = dict(vocab_size=vocab_size, mask_id=mask_id, special_ids=tuple(special_ids),
-                              max_predictions=max_predictions, rate=rate)
+        self.mask_args = dict(
+            vocab_size=vocab_size,
+            mask_id=mask_id,
+            special_ids=tuple(special_ids),
+            max_predictions=max_predictions,
+            rate=rate,
+        )
         self._start(n, batch_size=batch_size, seed=seed, shuffle=shuffle)
 
     def __len__(self) -> int:
@@ -373,9 +417,12 @@ class MaskedLMBatches(ShuffledBatches):
         idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         rng = np.random.default_rng((self.seed, self.epoch, index, 1))
         masked = mask_tokens(self.inputs["token_ids"][idx], rng=rng, **self.mask_args)
-        x = {"token_ids": masked["token_ids"], "segment_ids": self.inputs["segment_ids"][idx],
-             "padding_mask": self.inputs["padding_mask"][idx],
-             "mask_positions": masked["mask_positions"]}
+        x = {
+            "token_ids": masked["token_ids"],
+            "segment_ids": self.inputs["segment_ids"][idx],
+            "padding_mask": self.inputs["padding_mask"][idx],
+            "mask_positions": masked["mask_positions"],
+        }
         y = {"mlm": masked["mask_ids"]}
         weights = {"mlm": masked["mask_weights"]}
         if self.nsp_labels is not None:

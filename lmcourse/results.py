@@ -89,7 +89,10 @@ def format_table(records: list[dict[str, Any]]) -> str:
             rows.append((str(rec.get("chapter")), name, shown))
     if not rows:
         return "(no results recorded)"
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(("chapter", "result", "value"))]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows))
+        for i, h in enumerate(("chapter", "result", "value"))
+    ]
     head = ("chapter", "result", "value")
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))

@@ -59,7 +59,9 @@ def filtered_stderr() -> Iterator[None]:
             os.dup2(saved, fd)
             os.close(saved)
             tmp.seek(0)
-            kept = [ln for ln in tmp.read().decode(errors="replace").splitlines() if not is_noise(ln)]
+            kept = [
+                ln for ln in tmp.read().decode(errors="replace").splitlines() if not is_noise(ln)
+            ]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
 
@@ -163,8 +165,10 @@ def report() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu_cores": os.cpu_count(),
         "keras_backend": backend(),
-        **{pkg: _version(pkg)
-           for pkg in ("tensorflow", "jax", "keras", "keras-hub", "numpy", "papermill")},
+        **{
+            pkg: _version(pkg)
+            for pkg in ("tensorflow", "jax", "keras", "keras-hub", "numpy", "papermill")
+        },
         "gpus": gpu_names or "none (CPU only)",
         "precision_policy": mixed_precision_policy(gpu_names),
     }

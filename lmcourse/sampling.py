@@ -56,8 +56,13 @@ def check_sampling_args(
     temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
 ) -> None:
     """Raise a clear ValueError for a temperature <= 0, a k < 1 or a p outside (0, 1]."""
-    check_number("temperature", temperature, low=0, low_open=True,
-                 hint="use greedy decoding for the limit temperature -> 0")
+    check_number(
+        "temperature",
+        temperature,
+        low=0,
+        low_open=True,
+        hint="use greedy decoding for the limit temperature -> 0",
+    )
     if top_k is not None:
         check_int("top_k", top_k, hint="or None for no limit")
     if top_p is not None:

@@ -120,8 +120,9 @@ class CharTokenizer:
         self.bos_id, self.eos_id = self.ids[BOS], self.ids[EOS]
 
     @classmethod
-    def fit(cls, text: str, *, min_count: int = 1, specials: Sequence[str] = SPECIAL_TOKENS
-            ) -> CharTokenizer:
+    def fit(
+        cls, text: str, *, min_count: int = 1, specials: Sequence[str] = SPECIAL_TOKENS
+    ) -> CharTokenizer:
         """Learn the character set of ``text`` (characters seen ``min_count`` times or more).
 
         Raises:
@@ -131,8 +132,9 @@ class CharTokenizer:
             raise TypeError(f"CharTokenizer.fit expects a str, got {type(text).__name__}")
         if not text:
             raise ValueError("CharTokenizer.fit got an empty text: pass the training text")
-        return cls(Vocabulary.from_tokens(text, min_count=min_count, specials=specials,
-                                          unk=UNK_TOKEN))
+        return cls(
+            Vocabulary.from_tokens(text, min_count=min_count, specials=specials, unk=UNK_TOKEN)
+        )
 
     def __len__(self) -> int:
         return len(self.vocab)
@@ -233,21 +235,33 @@ def train_wordpiece(
     if not isinstance(texts, tf.data.Dataset):
         texts = [t for t in texts if isinstance(t, str) and t.strip()]
         if not texts:
-            raise ValueError("train_wordpiece got no text (empty list or only empty strings): "
-                             "pass a non-empty list of strings")
+            raise ValueError(
+                "train_wordpiece got no text (empty list or only empty strings): "
+                "pass a non-empty list of strings"
+            )
         # A list of str would be read as *file names* by keras-hub: pass a Dataset of texts.
         texts = tf.data.Dataset.from_tensor_slices(texts).batch(1000)
     if vocab_size <= len(reserved_tokens):
-        raise ValueError(f"vocab_size={vocab_size} leaves no room beside the "
-                         f"{len(reserved_tokens)} reserved tokens: use a larger vocab_size")
+        raise ValueError(
+            f"vocab_size={vocab_size} leaves no room beside the "
+            f"{len(reserved_tokens)} reserved tokens: use a larger vocab_size"
+        )
     vocab = keras_hub.tokenizers.compute_word_piece_vocabulary(
-        texts, vocab_size, lowercase=lowercase, strip_accents=strip_accents,
+        texts,
+        vocab_size,
+        lowercase=lowercase,
+        strip_accents=strip_accents,
         reserved_tokens=list(reserved_tokens),
     )
     if len(vocab) <= len(reserved_tokens):
         raise ValueError("train_wordpiece learned no tokens: the dataset holds no text")
-    return wordpiece_tokenizer(vocab, lowercase=lowercase, strip_accents=strip_accents,
-                               sequence_length=sequence_length, required=(UNK_TOKEN,))
+    return wordpiece_tokenizer(
+        vocab,
+        lowercase=lowercase,
+        strip_accents=strip_accents,
+        sequence_length=sequence_length,
+        required=(UNK_TOKEN,),
+    )
 
 
 def _hf_wordpiece(vocab: dict[str, int] | None, *, lowercase: bool):
@@ -258,11 +272,15 @@ def _hf_wordpiece(vocab: dict[str, int] | None, *, lowercase: bool):
     """
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
-    model = (models.WordPiece(unk_token=UNK_TOKEN) if vocab is None else
-             models.WordPiece(vocab, unk_token=UNK_TOKEN, max_input_chars_per_word=100))
+    model = (
+        models.WordPiece(unk_token=UNK_TOKEN)
+        if vocab is None
+        else models.WordPiece(vocab, unk_token=UNK_TOKEN, max_input_chars_per_word=100)
+    )
     tok = Tokenizer(model)
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase,
-                                                clean_text=True, handle_chinese_chars=True)
+    tok.normalizer = normalizers.BertNormalizer(
+        lowercase=lowercase, strip_accents=lowercase, clean_text=True, handle_chinese_chars=True
+    )
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     return tok
 
@@ -292,7 +310,8 @@ def learn_wordpiece_vocabulary(
         min_frequency: pieces seen fewer times are not added.
 
     Returns:
-        The tokens in id order.
+        The tokens in id order: the reserved tokens, then the learned pieces sorted (so the
+        same texts always give the same ids).
 
     Raises:
         ValueError: no text, or a ``vocab_size`` that leaves no room beside the reserved tokens.
@@ -300,21 +319,31 @@ def learn_wordpiece_vocabulary(
     from tokenizers import trainers
 
     if isinstance(texts, str):
-        raise ValueError("learn_wordpiece_vocabulary expects a list of texts, got one str: pass [text]")
+        raise ValueError(
+            "learn_wordpiece_vocabulary expects a list of texts, got one str: pass [text]"
+        )
     texts = [t for t in texts if isinstance(t, str) and t.strip()]
     if not texts:
         raise ValueError("learn_wordpiece_vocabulary got no text: pass a non-empty list of strings")
     check_specials(list(reserved_tokens), (UNK_TOKEN,))
     if vocab_size <= len(reserved_tokens):
-        raise ValueError(f"vocab_size={vocab_size} leaves no room beside the "
-                         f"{len(reserved_tokens)} reserved tokens: use a larger vocab_size")
+        raise ValueError(
+            f"vocab_size={vocab_size} leaves no room beside the "
+            f"{len(reserved_tokens)} reserved tokens: use a larger vocab_size"
+        )
     tok = _hf_wordpiece(None, lowercase=lowercase)
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                        special_tokens=list(reserved_tokens),
-                                        continuing_subword_prefix="##", show_progress=False)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(reserved_tokens),
+        continuing_subword_prefix="##",
+        show_progress=False,
+    )
     tok.train_from_iterator(texts, trainer=trainer)
-    by_id = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
-    return [token for token, _ in by_id]
+    # The learner returns the same pieces in an order that changes from run to run (its hash
+    # maps), and an order is the token ids: sort them, so that the same texts give the same ids.
+    learned = sorted(set(tok.get_vocab()) - set(reserved_tokens))
+    return list(reserved_tokens) + learned
 
 
 class FastWordPiece:
@@ -391,7 +420,9 @@ def pad_batch(
     if len(sequences) == 0:
         raise ValueError("pad_batch got no sequences: pass a non-empty list of id sequences")
     if truncate not in ("post", "pre"):
-        raise ValueError(f"truncate={truncate!r}: use 'post' (keep the start) or 'pre' (keep the end)")
+        raise ValueError(
+            f"truncate={truncate!r}: use 'post' (keep the start) or 'pre' (keep the end)"
+        )
     lengths = [len(s) for s in sequences]
     T = max(lengths) if max_len is None else max_len
     if T < 1:
@@ -400,7 +431,7 @@ def pad_batch(
     mask = np.zeros((len(sequences), T), dtype=bool)
     for i, seq in enumerate(sequences):
         seq = np.asarray(seq, dtype=np.int32)
-        seq = seq[:T] if truncate == "post" else seq[max(0, len(seq) - T):]
+        seq = seq[:T] if truncate == "post" else seq[max(0, len(seq) - T) :]
         ids[i, : len(seq)] = seq
         mask[i, : len(seq)] = True
     return ids, mask

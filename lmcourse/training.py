@@ -118,7 +118,9 @@ class ProgressLogger(keras.callbacks.Callback):
             self._last = now
             loss = (logs or {}).get("loss")
             shown = f"loss {float(loss):.4f}  " if loss is not None else ""
-            self.print_fn(f"  epoch {self._epoch + 1} step {self._steps}  {shown}({rate:.1f} steps/s)")
+            self.print_fn(
+                f"  epoch {self._epoch + 1} step {self._steps}  {shown}({rate:.1f} steps/s)"
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._start
@@ -126,7 +128,8 @@ class ProgressLogger(keras.callbacks.Callback):
             logs["seconds"] = seconds
             logs["steps_per_s"] = self._steps / max(seconds, 1e-9)
         shown = "  ".join(
-            f"{k} {float(v):.4f}" for k, v in (logs or {}).items()
+            f"{k} {float(v):.4f}"
+            for k, v in (logs or {}).items()
             if k not in ("seconds", "steps_per_s", "learning_rate")
         )
         self.print_fn(
@@ -224,52 +227,33 @@ def fit(
     epochs = check_int("epochs", epochs)
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
         raise ValueError("compile the model first: model.compile(optimizer=..., loss=...)")
-    folder = Path(run_dir) / name
-    backup_dir, log_path, sig_path = folder / "backup", folder / "log.csv", folder / "signature.json"
+    run = _RunFolder(Path(run_dir) / name)
     if not resume:
-        for p in (backup_dir, folder / "tensorboard"):
-            shutil.rmtree(p, ignore_errors=True)
-        for p in (log_path, sig_path, folder / "best.keras"):
-            p.unlink(missing_ok=True)
-    folder.mkdir(parents=True, exist_ok=True)
+        run.clear()
+    run.folder.mkdir(parents=True, exist_ok=True)
     _built(model, train_ds)
-    signature = model_signature(model)
-    resuming = backup_dir.is_dir() and any(backup_dir.iterdir())
-    if resuming:
-        saved = json.loads(sig_path.read_text()) if sig_path.is_file() else {}
-        if not _same_model(saved, signature):
-            raise CheckpointMismatchError(
-                f"{backup_dir} holds the training state of another model "
-                f"({_signature_diff(saved, signature)}): train under another name "
-                f"(fit(..., name=...)), pass resume=False to start over, or delete {folder}"
-            )
-    else:
-        log_path.unlink(missing_ok=True)  # a fresh run gets a fresh log
-    sig_path.write_text(json.dumps(signature) + "\n")
-
+    resuming = run.check_resume(model_signature(model))
     monitor = "val_loss" if val_ds is not None else "loss"
-    cbs: list[keras.callbacks.Callback] = [ProgressLogger(epochs, log_every, print_fn)]
-    cbs.append(keras.callbacks.CSVLogger(str(log_path), append=resuming))
-    if checkpoint:
-        past = read_log(log_path).get(monitor, []) if resuming else []
-        cbs.append(keras.callbacks.ModelCheckpoint(
-            str(folder / "best.keras"), monitor=monitor, save_best_only=True,
-            initial_value_threshold=min(past) if past else None,
-        ))
-    if tensorboard and tensorboard_available():
-        cbs.append(keras.callbacks.TensorBoard(
-            log_dir=str(folder / "tensorboard"), write_graph=False, profile_batch=0,
-        ))
-    if backup:
-        cbs.append(keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False))
+    cbs = _callbacks(
+        run,
+        epochs,
+        resuming,
+        monitor,
+        checkpoint=checkpoint,
+        tensorboard=tensorboard,
+        backup=backup,
+        log_every=log_every,
+        print_fn=print_fn,
+    )
     cbs.extend(callbacks)
-
-    done = _epochs_done(backup_dir)
+    done = _epochs_done(run.backup)
     if done >= epochs:
-        print_fn(f"{name}: {done} epochs already done in {folder}; restoring them "
-                 f"(pass a larger epochs to train on, or resume=False to start over)")
+        print_fn(
+            f"{name}: {done} epochs already done in {run.folder}; restoring them "
+            f"(pass a larger epochs to train on, or resume=False to start over)"
+        )
     elif done:
-        print_fn(f"{name}: resuming after epoch {done} from {backup_dir}")
+        print_fn(f"{name}: resuming after epoch {done} from {run.backup}")
     model.fit(
         train_ds,
         validation_data=val_ds,
@@ -280,7 +264,80 @@ def fit(
         shuffle=False,  # a tf.data pipeline shuffles itself
         verbose=0,
     )
-    return read_log(log_path)
+    return read_log(run.log)
+
+
+class _RunFolder:
+    """The files of one ``fit`` run: ``log.csv``, ``backup/``, ``signature.json``, ..."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.backup, self.log, self.signature = (
+            folder / "backup",
+            folder / "log.csv",
+            folder / "signature.json",
+        )
+
+    def clear(self) -> None:
+        """Start over: delete the training state, logs and checkpoint of an earlier run."""
+        for p in (self.backup, self.folder / "tensorboard"):
+            shutil.rmtree(p, ignore_errors=True)
+        for p in (self.log, self.signature, self.folder / "best.keras"):
+            p.unlink(missing_ok=True)
+
+    def check_resume(self, signature: dict[str, Any]) -> bool:
+        """Whether a backup of this model is here to resume; refuse another model's."""
+        resuming = self.backup.is_dir() and any(self.backup.iterdir())
+        if resuming:
+            saved = json.loads(self.signature.read_text()) if self.signature.is_file() else {}
+            if not _same_model(saved, signature):
+                raise CheckpointMismatchError(
+                    f"{self.backup} holds the training state of another model "
+                    f"({_signature_diff(saved, signature)}): train under another name "
+                    f"(fit(..., name=...)), pass resume=False to start over, or delete {self.folder}"
+                )
+        else:
+            self.log.unlink(missing_ok=True)  # a fresh run gets a fresh log
+        self.signature.write_text(json.dumps(signature) + "\n")
+        return resuming
+
+
+def _callbacks(
+    run: _RunFolder,
+    epochs: int,
+    resuming: bool,
+    monitor: str,
+    *,
+    checkpoint: bool,
+    tensorboard: bool,
+    backup: bool,
+    log_every: int | None,
+    print_fn,
+) -> list[keras.callbacks.Callback]:
+    """Progress lines, the CSV log, the best checkpoint, TensorBoard, the backup - in order."""
+    cbs: list[keras.callbacks.Callback] = [ProgressLogger(epochs, log_every, print_fn)]
+    cbs.append(keras.callbacks.CSVLogger(str(run.log), append=resuming))
+    if checkpoint:
+        past = read_log(run.log).get(monitor, []) if resuming else []
+        cbs.append(
+            keras.callbacks.ModelCheckpoint(
+                str(run.folder / "best.keras"),
+                monitor=monitor,
+                save_best_only=True,
+                initial_value_threshold=min(past) if past else None,
+            )
+        )
+    if tensorboard and tensorboard_available():
+        cbs.append(
+            keras.callbacks.TensorBoard(
+                log_dir=str(run.folder / "tensorboard"),
+                write_graph=False,
+                profile_batch=0,
+            )
+        )
+    if backup:
+        cbs.append(keras.callbacks.BackupAndRestore(str(run.backup), delete_checkpoint=False))
+    return cbs
 
 
 def _epochs_done(backup_dir: Path) -> int:

@@ -113,15 +113,18 @@ def clean_text(
     if not isinstance(text, str):
         raise TypeError(f"clean_text expects a str, got {type(text).__name__}")
     if form is not None and form not in UNICODE_FORMS:
-        raise ValueError(f"form={form!r} is not a Unicode normalization form: use one of "
-                         f"{', '.join(UNICODE_FORMS)} or None")
+        raise ValueError(
+            f"form={form!r} is not a Unicode normalization form: use one of "
+            f"{', '.join(UNICODE_FORMS)} or None"
+        )
     if form is not None:
         text = unicodedata.normalize(form, text)
     if lowercase:
         text = text.lower()
     if strip_accents:
-        text = "".join(c for c in unicodedata.normalize("NFD", text)
-                       if unicodedata.category(c) != "Mn")
+        text = "".join(
+            c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
+        )
         text = unicodedata.normalize(form or "NFC", text)
     if strip_punctuation:
         text = "".join(c for c in text if not unicodedata.category(c).startswith("P"))
@@ -195,8 +198,10 @@ def segmentation_scores(
     correct = n_pred = n_gold = 0
     for k, (pred, ref) in enumerate(zip(predicted, gold, strict=True)):
         if "".join(pred) != "".join(ref):
-            raise ValueError(f"sentence {k}: the predicted and gold words spell different texts "
-                             "(segment the gold text itself, normalized the same way)")
+            raise ValueError(
+                f"sentence {k}: the predicted and gold words spell different texts "
+                "(segment the gold text itself, normalized the same way)"
+            )
         spans = [_spans(pred), _spans(ref)]
         correct += len(spans[0] & spans[1])
         n_pred, n_gold = n_pred + len(spans[0]), n_gold + len(spans[1])

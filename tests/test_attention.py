@@ -37,11 +37,17 @@ def pair(num_heads=4, key_dim=8, value_dim=None, use_bias=True, output_dim=None,
     """Our MHA and Keras's, built on the same shapes, with the same (random) weights."""
     shapes = shapes or ((2, 7, 16), (2, 7, 16))
     q, v = rand(*shapes[0], seed=1), rand(*shapes[1], seed=2)
-    own = MHA.MultiHeadAttention(num_heads, key_dim, value_dim, use_bias=use_bias,
-                               output_dim=output_dim)
-    ref = keras.layers.MultiHeadAttention(num_heads, key_dim, value_dim, use_bias=use_bias,
-                                          output_shape=output_dim,
-                                          bias_initializer="random_normal")
+    own = MHA.MultiHeadAttention(
+        num_heads, key_dim, value_dim, use_bias=use_bias, output_dim=output_dim
+    )
+    ref = keras.layers.MultiHeadAttention(
+        num_heads,
+        key_dim,
+        value_dim,
+        use_bias=use_bias,
+        output_shape=output_dim,
+        bias_initializer="random_normal",
+    )
     own(q, v)
     ref(q, v, return_attention_scores=True)  # Keras's fused path on JAX needs key_dim == value_dim
     MHA.copy_weights_from_keras(own, ref)
@@ -96,7 +102,9 @@ def test_fully_masked_rows_and_minus_infinity_give_no_nan():
 def test_causal_bias_and_offset():
     forbidden = (np.asarray(A.causal_bias(4)) < 0).astype(int)
     np.testing.assert_array_equal(forbidden, np.triu(np.ones((4, 4), int), 1))
-    assert np.asarray(A.causal_bias(4)).max() == 0 and np.asarray(A.causal_bias(4)).min() == A.NEG_INF
+    assert (
+        np.asarray(A.causal_bias(4)).max() == 0 and np.asarray(A.causal_bias(4)).min() == A.NEG_INF
+    )
     # two new queries at positions 3 and 4 of a 6-slot cache see keys 0..3 and 0..4
     m = np.asarray(A.causal_mask(2, 6, offset=3))
     np.testing.assert_array_equal(m, [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 0]])
@@ -109,7 +117,9 @@ def test_padding_bias_means_padding_changes_nothing():
     real = np.array([[1, 1, 1, 1, 0, 0, 0]])
     bias = A.padding_bias(real)
     assert tuple(bias.shape) == (1, 1, 7)
-    np.testing.assert_array_equal(np.asarray(bias)[0, 0], [0, 0, 0, 0, A.NEG_INF, A.NEG_INF, A.NEG_INF])
+    np.testing.assert_array_equal(
+        np.asarray(bias)[0, 0], [0, 0, 0, 0, A.NEG_INF, A.NEG_INF, A.NEG_INF]
+    )
     out_pad, w_pad = A.scaled_dot_product_attention(padded, padded, padded, bias=bias)
     out, _ = A.scaled_dot_product_attention(x, x, x)
     np.testing.assert_allclose(np.asarray(out_pad)[:, :4], np.asarray(out), atol=1e-6)
@@ -128,8 +138,10 @@ def test_alibi_slopes_and_monotonic_penalty():
         row = bias[0, head, t - 1]  # the last query looking back
         assert np.all(np.diff(row) > 0), "farther keys must be penalized more"
         np.testing.assert_allclose(row, -slopes[head] * np.arange(t - 1, -1, -1), rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(A.alibi_bias(2, 1, 4, offset=3))[0, :, 0],
-                               np.asarray(A.alibi_bias(2, 4))[0, :, 3])
+    np.testing.assert_allclose(
+        np.asarray(A.alibi_bias(2, 1, 4, offset=3))[0, :, 0],
+        np.asarray(A.alibi_bias(2, 4))[0, :, 3],
+    )
     # with heads, a (1, H, Tq, Tk) bias applies per head
     q = rand(2, h, t, 4)
     _, w = A.scaled_dot_product_attention(q, q, q, bias=bias)
@@ -151,8 +163,10 @@ CASES = {
     "no_mask": {},
     "attention_mask": {"attention_mask": np.random.default_rng(7).random((2, 7, 7)) > 0.3},
     "causal": {"use_causal_mask": True},
-    "padding_and_causal": {"attention_mask": np.array([[1] * 7, [1] * 4 + [0] * 3], bool)[:, None, :],
-                           "use_causal_mask": True},
+    "padding_and_causal": {
+        "attention_mask": np.array([[1] * 7, [1] * 4 + [0] * 3], bool)[:, None, :],
+        "use_causal_mask": True,
+    },
 }
 
 
@@ -169,8 +183,14 @@ def test_own_mha_equals_keras_mha(case):
 
 
 def test_own_mha_equals_keras_for_cross_attention_other_sizes_and_no_bias():
-    own, ref, q, v = pair(num_heads=3, key_dim=5, value_dim=7, use_bias=False, output_dim=11,
-                          shapes=((2, 4, 6), (2, 9, 10)))
+    own, ref, q, v = pair(
+        num_heads=3,
+        key_dim=5,
+        value_dim=7,
+        use_bias=False,
+        output_dim=11,
+        shapes=((2, 4, 6), (2, 9, 10)),
+    )
     out = np.asarray(own(q, v))
     assert out.shape == (2, 4, 11)
     ref_out, _ = ref(q, v, return_attention_scores=True)
@@ -200,7 +220,7 @@ def test_causal_attention_does_not_leak_the_future():
     x = rand(2, 10, 16, seed=1)
     t = 4
     changed = x.copy()
-    changed[:, t + 1:] = rand(2, 10 - t - 1, 16, seed=2)  # rewrite every token after t
+    changed[:, t + 1 :] = rand(2, 10 - t - 1, 16, seed=2)  # rewrite every token after t
     before, after = mha(x, use_causal_mask=True), mha(changed, use_causal_mask=True)
     assert np.abs(np.asarray(before)[:, : t + 1] - np.asarray(after)[:, : t + 1]).max() <= 1e-6
     # the test can fail: without the mask the change reaches the earlier positions
@@ -217,12 +237,13 @@ def test_kv_cache_gives_the_same_outputs_as_full_causal_attention():
     first, cache = mha(x[:, :3], cache=cache, cache_index=0, use_causal_mask=True)  # prefill
     steps = [first]
     for t in range(3, 6):  # then one token at a time
-        out, cache = mha(x[:, t:t + 1], cache=cache, cache_index=t, use_causal_mask=True)
+        out, cache = mha(x[:, t : t + 1], cache=cache, cache_index=t, use_causal_mask=True)
         steps.append(out)
     np.testing.assert_allclose(np.concatenate([np.asarray(s) for s in steps], 1), full, atol=1e-6)
     k, _ = mha.project_key_value(x, x)
-    np.testing.assert_allclose(np.asarray(cache)[:, 0], np.transpose(np.asarray(k), (0, 2, 1, 3)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(cache)[:, 0], np.transpose(np.asarray(k), (0, 2, 1, 3)), atol=1e-6
+    )
 
 
 def test_dropout_only_in_training():
@@ -270,11 +291,13 @@ def test_a_mask_of_the_wrong_shape_names_the_sizes():
     with pytest.raises(ValueError, match=r"attention_mask of shape \(2, 7, 6\).*Tq=7, Tk=7"):
         MHA.MultiHeadAttention(2)(rand(2, 7, 8), attention_mask=np.ones((2, 7, 6), bool))
     with pytest.raises(ValueError, match=r"mask of shape \(5, 6\).*\(1, 3, 4\)"):
-        A.scaled_dot_product_attention(rand(1, 3, 8), rand(1, 4, 8), rand(1, 4, 8),
-                                       mask=np.ones((5, 6), bool))
+        A.scaled_dot_product_attention(
+            rand(1, 3, 8), rand(1, 4, 8), rand(1, 4, 8), mask=np.ones((5, 6), bool)
+        )
     with pytest.raises(ValueError, match=r"rank 5"):
-        A.scaled_dot_product_attention(rand(1, 3, 8), rand(1, 3, 8), rand(1, 3, 8),
-                                       bias=np.zeros((1, 1, 1, 3, 3)))
+        A.scaled_dot_product_attention(
+            rand(1, 3, 8), rand(1, 3, 8), rand(1, 3, 8), bias=np.zeros((1, 1, 1, 3, 3))
+        )
 
 
 def test_copying_between_layers_of_different_sizes_names_them():
@@ -295,7 +318,9 @@ def test_bad_constructor_arguments_and_cache():
         MHA.MultiHeadAttention(2, dropout=1.5)
     mha = MHA.MultiHeadAttention(2)
     mha(rand(1, 3, 8))
-    with pytest.raises(ValueError, match=r"cache must have shape \(B, 2, S, num_heads=2, key_dim=4\)"):
+    with pytest.raises(
+        ValueError, match=r"cache must have shape \(B, 2, S, num_heads=2, key_dim=4\)"
+    ):
         mha(rand(1, 1, 8), cache=np.zeros((1, 2, 5, 4, 4), "float32"), cache_index=0)
     uneven = MHA.MultiHeadAttention(2, value_dim=3)
     uneven(rand(1, 3, 8))
@@ -306,8 +331,10 @@ def test_bad_constructor_arguments_and_cache():
 # ------------------------------------------------------------------------- other backends
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                    reason="jax is not installed: `pip install jax` to run attention under KERAS_BACKEND=jax")
+@pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None,
+    reason="jax is not installed: `pip install jax` to run attention under KERAS_BACKEND=jax",
+)
 def test_runs_under_the_jax_backend():
     code = textwrap.dedent("""
         import numpy as np, keras
@@ -326,6 +353,7 @@ def test_runs_under_the_jax_backend():
         print("ok", diff)
     """)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]

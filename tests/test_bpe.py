@@ -77,8 +77,12 @@ def test_same_merges_as_huggingface_tokenizers_on_shakespeare():
     ours = bpe.train_bpe(counts, 1500).merges
     library = bpe.library_bpe_merges(counts, 1500)
     assert len(ours) == len(library) == 1500
-    first_difference = next((k for k, (a, b) in enumerate(zip(ours, library, strict=True)) if a != b), None)
-    assert first_difference is None, f"merge {first_difference}: {ours[first_difference]} vs {library[first_difference]}"
+    first_difference = next(
+        (k for k, (a, b) in enumerate(zip(ours, library, strict=True)) if a != b), None
+    )
+    assert first_difference is None, (
+        f"merge {first_difference}: {ours[first_difference]} vs {library[first_difference]}"
+    )
 
 
 def test_same_merges_as_huggingface_with_many_ties():

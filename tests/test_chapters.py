@@ -35,9 +35,13 @@ def test_parameters_cell_matches_the_registry(path):
     nb = load(path)
     chapter = get_chapter(path.stem)
     first_code = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    assert "parameters" in first_code["metadata"].get("tags", []), "tag the first code cell 'parameters'"
+    assert "parameters" in first_code["metadata"].get("tags", []), (
+        "tag the first code cell 'parameters'"
+    )
     declared = cli.notebook_parameters(path)
-    assert list(declared) == list(chapter.all_params), "parameters cell and lmcourse.chapters disagree"
+    assert list(declared) == list(chapter.all_params), (
+        "parameters cell and lmcourse.chapters disagree"
+    )
     assert declared["profile"] == "None" and declared["seed"] == "42"
     for name, spec in chapter.params.items():
         if spec.profile_driven:

@@ -20,9 +20,15 @@ def lmcourse(*args, cwd):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["run", "01", "--profile", "nonsense"], "unknown profile 'nonsense': choose one of smoke, standard, full"),
+        (
+            ["run", "01", "--profile", "nonsense"],
+            "unknown profile 'nonsense': choose one of smoke, standard, full",
+        ),
         (["run", "02", "-p", "epochs=-3"], "epochs=-3 is out of range: epochs must be an int >= 1"),
-        (["run", "01", "-p", "epochs=3"], "chapter 01 has no parameter 'epochs': its parameters are profile, seed"),
+        (
+            ["run", "01", "-p", "epochs=3"],
+            "chapter 01 has no parameter 'epochs': its parameters are profile, seed",
+        ),
         (["run", "99"], "unknown chapter '99': choose one of 00, 01"),
         (["run", "02", "-p", "epochs"], "write parameters as name=value"),
         (["run", "02", "-p", "profile=full"], "give the profile with --profile"),
@@ -51,8 +57,18 @@ def test_non_empty_output_folder_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "text, value",
-    [("3", 3), ("-3", -3), ("1e-3", 0.001), ("0.5", 0.5), ("true", True), ("False", False),
-     ("None", None), ("smoke", "smoke"), ("'quoted'", "quoted"), ("[1, 2]", "[1, 2]")],
+    [
+        ("3", 3),
+        ("-3", -3),
+        ("1e-3", 0.001),
+        ("0.5", 0.5),
+        ("true", True),
+        ("False", False),
+        ("None", None),
+        ("smoke", "smoke"),
+        ("'quoted'", "quoted"),
+        ("[1, 2]", "[1, 2]"),
+    ],
 )
 def test_parse_value_reads_numbers_bools_none_and_strings(text, value):
     assert cli.parse_value(text) == value and type(cli.parse_value(text)) is type(value)
@@ -64,7 +80,9 @@ def test_list_shows_every_chapter_and_its_profile_values(capsys):
     assert "01  Language models" in out and "epochs" in out and "smoke=" in out
 
 
-def test_failing_cell_reports_chapter_cell_and_error_and_keeps_the_notebook(tmp_path, monkeypatch, capsys):
+def test_failing_cell_reports_chapter_cell_and_error_and_keeps_the_notebook(
+    tmp_path, monkeypatch, capsys
+):
     """A notebook whose cell raises: exit 1, one message naming the cell, partial notebook kept."""
     import nbformat
 
@@ -72,10 +90,18 @@ def test_failing_cell_reports_chapter_cell_and_error_and_keeps_the_notebook(tmp_
     from lmcourse.params import Chapter
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell("profile = None\nseed = 42")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('boom')")]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise ValueError('boom')"),
+    ]
     (tmp_path / "chapters").mkdir()
     nbformat.write(nb, tmp_path / "chapters" / "98_broken.ipynb")
     broken = Chapter(id="98", slug="98_broken", title="broken on purpose")

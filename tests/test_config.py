@@ -28,7 +28,9 @@ def test_profile_from_environment(monkeypatch):
 
 
 def test_unknown_profile_names_the_choices():
-    with pytest.raises(ConfigError, match=r"unknown profile 'nonsense': choose one of smoke, standard, full"):
+    with pytest.raises(
+        ConfigError, match=r"unknown profile 'nonsense': choose one of smoke, standard, full"
+    ):
         resolve("01", profile="nonsense")
 
 
@@ -44,10 +46,16 @@ def test_bad_profile_in_environment_says_where_it_came_from(monkeypatch):
         ({"epochs": -3}, r"epochs=-3 is out of range: epochs must be an int >= 1"),
         ({"epochs": 2.5}, r"epochs=2.5 has the wrong type: epochs must be an int"),
         ({"epochs": True}, r"epochs=True has the wrong type"),
-        ({"learning_rate": 0}, r"learning_rate=0.0 is out of range: learning_rate must be a number > 0"),
+        (
+            {"learning_rate": 0},
+            r"learning_rate=0.0 is out of range: learning_rate must be a number > 0",
+        ),
         ({"learning_rate": float("nan")}, r"learning_rate=nan has the wrong type"),
         ({"seed": -1}, r"seed=-1 is out of range: seed must be an int >= 0"),
-        ({"epoch": 3}, r"chapter 02 has no parameter 'epoch': its parameters are profile, seed, epochs"),
+        (
+            {"epoch": 3},
+            r"chapter 02 has no parameter 'epoch': its parameters are profile, seed, epochs",
+        ),
     ],
 )
 def test_bad_values_fail_with_one_clear_line(given, message):

@@ -27,7 +27,9 @@ def data_copy(tmp_path, monkeypatch):
 
 def test_missing_file_names_the_file_and_the_fix(data_copy):
     (data_copy / data.SHAKESPEARE_FILE).unlink()
-    with pytest.raises(data.DataError, match=r"shakespeare.jsonl.xz is missing: restore it with `git checkout"):
+    with pytest.raises(
+        data.DataError, match=r"shakespeare.jsonl.xz is missing: restore it with `git checkout"
+    ):
         data.shakespeare_text("train")
 
 

@@ -26,8 +26,9 @@ def test_nearest_neighbours_match_keras_cosine_similarity():
     got = embeddings.nearest_neighbours(table, vocab, "w3", k=5)
     # Keras' cosine similarity (its loss is the negative) of w3 against every row.
     reference = -keras.ops.convert_to_numpy(
-        keras.losses.cosine_similarity(np.repeat(table[3:4], len(table), 0), table, axis=-1))
-    reference[3] = -np.inf                                         # the word itself is no answer
+        keras.losses.cosine_similarity(np.repeat(table[3:4], len(table), 0), table, axis=-1)
+    )
+    reference[3] = -np.inf  # the word itself is no answer
     expected = np.argsort(-reference)[:5]
     assert [w for w, _ in got] == [vocab[i] for i in expected]
     np.testing.assert_allclose([s for _, s in got], reference[expected], atol=1e-6)
@@ -36,7 +37,7 @@ def test_nearest_neighbours_match_keras_cosine_similarity():
 
 def test_nearest_neighbours_answer_only_from_among_and_never_the_word():
     table, vocab = _table()
-    table[7] = table[3] * 2.0                                      # w7: the same direction as w3
+    table[7] = table[3] * 2.0  # w7: the same direction as w3
     assert embeddings.nearest_neighbours(table, vocab, "w3", k=1)[0][0] == "w7"
     among = ["w3", "w10", "w11", "w12", "absent"]
     got = embeddings.nearest_neighbours(table, vocab, "w3", k=10, among=among)
@@ -47,7 +48,7 @@ def test_nearest_neighbours_refuse_bad_input_clearly():
     table, vocab = _table()
     with pytest.raises(ValueError, match="'nope' is not in the vocabulary") as error:
         embeddings.nearest_neighbours(table, vocab, "nope")
-    assert "closest" not in str(error.value)                       # nothing like it to suggest
+    assert "closest" not in str(error.value)  # nothing like it to suggest
     with pytest.raises(ValueError, match="'w3x' is not .* the closest it has: 'w3'"):
         embeddings.nearest_neighbours(table, vocab, "w3x")
     with pytest.raises(ValueError, match="k must be at least 1"):
@@ -67,8 +68,10 @@ def test_polarity_gap_is_large_for_separated_words_and_chance_for_random_ones():
     assert result.positive == tuple(pos) and result.negative == tuple(neg)
     assert result.gap > 0.5 and result.z > 5
 
-    random_gaps = [embeddings.polarity_gap(rng.normal(size=(20, 32)), pos + neg, pos, neg,
-                                           seed=s) for s in range(20)]
+    random_gaps = [
+        embeddings.polarity_gap(rng.normal(size=(20, 32)), pos + neg, pos, neg, seed=s)
+        for s in range(20)
+    ]
     # A random table's gap is chance: within a few of its own null spreads, and small on average.
     assert all(abs(r.z) < 4 for r in random_gaps)
     assert abs(np.mean([r.gap for r in random_gaps])) < 0.03
@@ -79,10 +82,13 @@ def test_polarity_gap_by_hand_on_three_words_per_side():
     table = np.random.default_rng(2).normal(size=(7, 4))
     unit = table / np.linalg.norm(table, axis=1, keepdims=True)
     s = unit @ unit.T
-    within = np.mean([s[i, j] for grp in ((0, 1, 2), (3, 4, 5)) for i in grp for j in grp if i != j])
+    within = np.mean(
+        [s[i, j] for grp in ((0, 1, 2), (3, 4, 5)) for i in grp for j in grp if i != j]
+    )
     across = np.mean([s[i, j] for i in (0, 1, 2) for j in (3, 4, 5)])
-    got = embeddings.polarity_gap(table, vocab, ["a", "b", "c", "missing"], ["x", "y", "z"],
-                                  permutations=0)
+    got = embeddings.polarity_gap(
+        table, vocab, ["a", "b", "c", "missing"], ["x", "y", "z"], permutations=0
+    )
     assert got.within == pytest.approx(within, abs=1e-12)
     assert got.across == pytest.approx(across, abs=1e-12)
     assert got.positive == ("a", "b", "c") and np.isnan(got.null_sd)

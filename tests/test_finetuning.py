@@ -71,6 +71,7 @@ def quiet(_line):
 
 # --- WarmupLinearDecay --------------------------------------------------------------------
 
+
 def test_warmup_linear_decay_values_exactly():
     lr = WarmupLinearDecay(peak=1.0, warmup_steps=4, total_steps=12, end=0.25)
     steps = [0, 1, 2, 4, 8, 10, 12, 13, 100]
@@ -81,8 +82,12 @@ def test_warmup_linear_decay_values_exactly():
     all_warmup = WarmupLinearDecay(peak=1.0, warmup_steps=4, total_steps=4, end=0.5)
     assert [float(all_warmup(s)) for s in (0, 2, 3, 4, 9)] == [0.0, 0.5, 0.75, 0.5, 0.5]
     bert = WarmupLinearDecay(peak=2e-5, warmup_steps=100, total_steps=1000)
-    np.testing.assert_allclose([float(bert(s)) for s in (50, 100, 550, 1000)],
-                               [1e-5, 2e-5, 1e-5, 0.0], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(
+        [float(bert(s)) for s in (50, 100, 550, 1000)],
+        [1e-5, 2e-5, 1e-5, 0.0],
+        rtol=1e-6,
+        atol=1e-12,
+    )
     # the optimizer reads the schedule at its step counter, an int64 variable
     assert float(bert(keras.Variable(np.int64(550), dtype="int64"))) == pytest.approx(1e-5)
 
@@ -95,7 +100,7 @@ def test_warmup_adamw_is_chapter_08s_optimizer():
         # chapter 08's make_optimizer: 10% warm-up (at least 1 step), decay to 0, clip at 1
         ref = WarmupLinearDecay(peak=5e-4, warmup_steps=max(1, total // 10), total_steps=total)
         assert opt.global_clipnorm == 1.0 and opt.weight_decay == pytest.approx(0.01)
-        schedule = opt.get_config()["learning_rate"]                 # the serialized schedule
+        schedule = opt.get_config()["learning_rate"]  # the serialized schedule
         assert schedule["class_name"] == "WarmupLinearDecay"
         assert schedule["config"] == ref.get_config()
     quarter = warmup_adamw(1e-3, 100, warmup_fraction=0.25).get_config()["learning_rate"]
@@ -115,15 +120,39 @@ def test_warmup_linear_decay_serializes_with_its_optimizer():
     assert float(again.learning_rate) == pytest.approx(float(lr(55)))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"peak": 1e-3, "warmup_steps": 11, "total_steps": 10}, r"warmup_steps must be an int from 0 to 10, got 11: warm up"),
-    ({"peak": 1e-3, "warmup_steps": -1, "total_steps": 10}, r"warmup_steps must be an int from 0 to 10"),
-    ({"peak": 1e-3, "warmup_steps": 0, "total_steps": 0}, r"total_steps must be an int >= 1, got 0: pass epochs \* batches"),
-    ({"peak": 0.0, "warmup_steps": 0, "total_steps": 10}, r"peak must be a number > 0, got 0.0: a learning rate"),
-    ({"peak": 1e-3, "warmup_steps": 0, "total_steps": 10, "end": -1e-4}, r"end must be a number >= 0, got -0.0001: a learning rate"),
-    ({"peak": 1e-3, "warmup_steps": 1.5, "total_steps": 10}, r"warmup_steps must be an int from 0 to 10, got 1.5"),
-    ({"peak": 1e-3, "warmup_steps": np.int64(2), "total_steps": np.int64(10)}, None),  # NumPy ints are ints
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"peak": 1e-3, "warmup_steps": 11, "total_steps": 10},
+            r"warmup_steps must be an int from 0 to 10, got 11: warm up",
+        ),
+        (
+            {"peak": 1e-3, "warmup_steps": -1, "total_steps": 10},
+            r"warmup_steps must be an int from 0 to 10",
+        ),
+        (
+            {"peak": 1e-3, "warmup_steps": 0, "total_steps": 0},
+            r"total_steps must be an int >= 1, got 0: pass epochs \* batches",
+        ),
+        (
+            {"peak": 0.0, "warmup_steps": 0, "total_steps": 10},
+            r"peak must be a number > 0, got 0.0: a learning rate",
+        ),
+        (
+            {"peak": 1e-3, "warmup_steps": 0, "total_steps": 10, "end": -1e-4},
+            r"end must be a number >= 0, got -0.0001: a learning rate",
+        ),
+        (
+            {"peak": 1e-3, "warmup_steps": 1.5, "total_steps": 10},
+            r"warmup_steps must be an int from 0 to 10, got 1.5",
+        ),
+        (
+            {"peak": 1e-3, "warmup_steps": np.int64(2), "total_steps": np.int64(10)},
+            None,
+        ),  # NumPy ints are ints
+    ],
+)
 def test_warmup_linear_decay_rejects_bad_arguments(kwargs, message):
     if message is None:
         assert WarmupLinearDecay(**kwargs).get_config()["warmup_steps"] == 2
@@ -133,6 +162,7 @@ def test_warmup_linear_decay_rejects_bad_arguments(kwargs, message):
 
 
 # --- freezing -----------------------------------------------------------------------------
+
 
 def test_a_frozen_backbone_stays_bit_for_bit_the_same_while_the_head_learns():
     model = toy_classifier()
@@ -157,9 +187,17 @@ def test_a_frozen_backbone_stays_bit_for_bit_the_same_while_the_head_learns():
 
 # --- gradual unfreezing -------------------------------------------------------------------
 
+
 def test_unfreeze_schedule_unfreezes_one_group_per_stage_from_the_top():
     groups = [["top"], ["middle"], ["bottom"]]
-    assert finetuning.unfreeze_schedule(groups, 6) == [[], [0], [0, 1], [0, 1, 2], [0, 1, 2], [0, 1, 2]]
+    assert finetuning.unfreeze_schedule(groups, 6) == [
+        [],
+        [0],
+        [0, 1],
+        [0, 1, 2],
+        [0, 1, 2],
+        [0, 1, 2],
+    ]
     assert finetuning.unfreeze_schedule(groups, 5, epochs_per_stage=2) == [[], [], [0], [0], [0, 1]]
     assert finetuning.unfreeze_schedule(groups, 2) == [[], [0]]
     assert finetuning.unfreeze_schedule([], 2) == [[], []]
@@ -180,7 +218,11 @@ class Snapshots(keras.callbacks.Callback):
 
 def test_gradual_unfreezing_trains_only_the_unfrozen_groups():
     model = toy_classifier()
-    groups = [[model.get_layer("block_1")], [model.get_layer("block_0")], [model.get_layer("embed")]]
+    groups = [
+        [model.get_layer("block_1")],
+        [model.get_layer("block_0")],
+        [model.get_layer("embed")],
+    ]
     init = {n: weights_of(model, n) for n in (*GROUP_PARAMS, "head")}
     x, y = toy_data(64)
     snaps, stages, lines = Snapshots(), [], []
@@ -190,14 +232,21 @@ def test_gradual_unfreezing_trains_only_the_unfrozen_groups():
         return keras.optimizers.AdamW(1e-2 / (stage + 1))
 
     history = finetuning.fit_gradual_unfreezing(
-        model, model.get_layer("head"), groups, Batches(x, y, 16), Batches(x[:32], y[:32], 16),
-        epochs=3, make_optimizer=make_optimizer, loss=LOSS, metrics=["accuracy"],
-        callbacks=[snaps], print_fn=lines.append,
+        model,
+        model.get_layer("head"),
+        groups,
+        Batches(x, y, 16),
+        Batches(x[:32], y[:32], 16),
+        epochs=3,
+        make_optimizer=make_optimizer,
+        loss=LOSS,
+        metrics=["accuracy"],
+        callbacks=[snaps],
+        print_fn=lines.append,
     )
     assert stages == [0, 1, 2]
     assert history["epoch"] == [1, 2, 3]
-    assert history["trainable_params"] == [
-        HEAD_PARAMS, HEAD_PARAMS + 272, HEAD_PARAMS + 272 + 144]
+    assert history["trainable_params"] == [HEAD_PARAMS, HEAD_PARAMS + 272, HEAD_PARAMS + 272 + 144]
     assert {"loss", "val_loss", "val_accuracy", "seconds"} <= set(history)
     assert all(len(v) == 3 for v in history.values())
     a = snaps.after
@@ -219,15 +268,30 @@ def test_gradual_unfreezing_refuses_a_reused_optimizer_and_a_frozen_model():
     model = toy_classifier()
     x, y = toy_data(16)
     shared = keras.optimizers.Adam(1e-3)
-    with pytest.raises(ValueError, match=r"make_optimizer\(1\) returned an optimizer that was already used"):
+    with pytest.raises(
+        ValueError, match=r"make_optimizer\(1\) returned an optimizer that was already used"
+    ):
         finetuning.fit_gradual_unfreezing(
-            model, model.get_layer("head"), [[model.get_layer("block_1")]], Batches(x, y, 16),
-            epochs=2, make_optimizer=lambda stage: shared, loss=LOSS, print_fn=quiet)
+            model,
+            model.get_layer("head"),
+            [[model.get_layer("block_1")]],
+            Batches(x, y, 16),
+            epochs=2,
+            make_optimizer=lambda stage: shared,
+            loss=LOSS,
+            print_fn=quiet,
+        )
     model.trainable = False
     with pytest.raises(ValueError, match="set model.trainable = True"):
         finetuning.fit_gradual_unfreezing(
-            model, model.get_layer("head"), [], Batches(x, y, 16),
-            epochs=1, make_optimizer=lambda s: keras.optimizers.Adam(), loss=LOSS)
+            model,
+            model.get_layer("head"),
+            [],
+            Batches(x, y, 16),
+            epochs=1,
+            make_optimizer=lambda s: keras.optimizers.Adam(),
+            loss=LOSS,
+        )
 
 
 # --- evaluation ---------------------------------------------------------------------------
@@ -246,16 +310,20 @@ def identity_model(width):
     return keras.Model(inputs, keras.layers.Identity()(inputs))
 
 
-@pytest.mark.parametrize("scores, from_logits", [
-    (np.stack([np.zeros(8), np.log(P1 / (1 - P1))], -1), True),  # two logits
-    (np.stack([1 - P1, P1], -1), False),                           # two probabilities
-    (np.log(P1 / (1 - P1))[:, None], True),                        # one sigmoid logit
-])
+@pytest.mark.parametrize(
+    "scores, from_logits",
+    [
+        (np.stack([np.zeros(8), np.log(P1 / (1 - P1))], -1), True),  # two logits
+        (np.stack([1 - P1, P1], -1), False),  # two probabilities
+        (np.log(P1 / (1 - P1))[:, None], True),  # one sigmoid logit
+    ],
+)
 def test_evaluate_classifier_against_hand_computed_numbers(scores, from_logits):
     scores = scores.astype("float32")
     batches = [(scores[:3], LABELS[:3]), (scores[3:], LABELS[3:])]
-    result = metrics.evaluate_classifier(identity_model(scores.shape[1]), batches,
-                                          from_logits=from_logits)
+    result = metrics.evaluate_classifier(
+        identity_model(scores.shape[1]), batches, from_logits=from_logits
+    )
     assert result["accuracy"] == 5 / 8
     np.testing.assert_array_equal(result["confusion_matrix"], CONFUSION)
     np.testing.assert_allclose(result["f1"], F1, rtol=1e-12)

@@ -47,7 +47,9 @@ def test_top_p_keeps_the_smallest_set_with_mass_at_least_p(logits, p):
 def test_top_p_on_a_hand_example():
     z = np.log([[0.5, 0.3, 0.15, 0.05]])
     np.testing.assert_allclose(sampling.probabilities(z, top_p=0.8), [[0.625, 0.375, 0, 0]])
-    np.testing.assert_allclose(sampling.probabilities(z, top_p=0.81), [[0.5, 0.3, 0.15, 0]] / np.float64(0.95))
+    np.testing.assert_allclose(
+        sampling.probabilities(z, top_p=0.81), [[0.5, 0.3, 0.15, 0]] / np.float64(0.95)
+    )
     np.testing.assert_allclose(sampling.probabilities(z, top_p=0.4), [[1.0, 0, 0, 0]])
 
 
@@ -55,19 +57,25 @@ def test_temperature_sharpens_and_flattens(logits):
     cold = sampling.probabilities(logits, temperature=1e-3)
     np.testing.assert_allclose(cold, np.eye(40)[np.argmax(logits, axis=-1)], atol=1e-9)
     for seed in range(20):
-        np.testing.assert_array_equal(sampling.sample(logits, temperature=1e-3, rng=seed), np.argmax(logits, -1))
+        np.testing.assert_array_equal(
+            sampling.sample(logits, temperature=1e-3, rng=seed), np.argmax(logits, -1)
+        )
     hot = sampling.probabilities(logits, temperature=1e4)
     np.testing.assert_allclose(hot, 1 / 40, rtol=2e-3)
     # entropy falls as the temperature falls
-    entropy = [-(q * np.log(q + 1e-300)).sum() for q in
-               (sampling.probabilities(logits[0], temperature=t) for t in (2.0, 1.0, 0.5))]
+    entropy = [
+        -(q * np.log(q + 1e-300)).sum()
+        for q in (sampling.probabilities(logits[0], temperature=t) for t in (2.0, 1.0, 0.5))
+    ]
     assert entropy[0] > entropy[1] > entropy[2]
 
 
 def test_sampling_follows_the_distribution(logits):
     probs = sampling.probabilities(logits[0], temperature=0.7, top_k=5)
     rng = np.random.default_rng(0)
-    draws = np.array([sampling.sample(logits[0], temperature=0.7, top_k=5, rng=rng) for _ in range(4000)])
+    draws = np.array(
+        [sampling.sample(logits[0], temperature=0.7, top_k=5, rng=rng) for _ in range(4000)]
+    )
     freq = np.bincount(draws, minlength=40) / draws.size
     np.testing.assert_allclose(freq, probs, atol=0.03)
 
@@ -112,7 +120,8 @@ def counter(ids):
 
 def test_generate_appends_n_tokens_and_keeps_the_prompt_rank():
     np.testing.assert_array_equal(
-        gen.generate(None, [0], 6, strategy="greedy", next_logits=counter), [0, 1, 2, 3, 4, 0, 1])
+        gen.generate(None, [0], 6, strategy="greedy", next_logits=counter), [0, 1, 2, 3, 4, 0, 1]
+    )
     out = gen.generate(None, [[1, 2], [3, 4]], 3, next_logits=counter, seed=0)
     np.testing.assert_array_equal(out, [[1, 2, 3, 4, 0], [3, 4, 0, 1, 2]])
     assert gen.generate(None, [2, 3], 0, next_logits=counter).tolist() == [2, 3]

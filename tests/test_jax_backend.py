@@ -26,8 +26,8 @@ The comparison:
   ``max_abs_diff`` checks are ~1e-7 on either side. Measured on the 2-core CPU (TF 2.21,
   JAX 0.10.2, Keras 3.15), the largest differences of the compared numbers were, by chapter:
   00: 0 · 01: 0 · 02: 2.4e-7 (gd_final_loss, rel 9e-8) · 03: 0 · 04: 7.5e-8
-  (lstm_vs_keras_max_abs_diff) · 05: 3.2e-6 (untrained_head_entropy, rel 1.7e-6) · 06: 1.5e-8 ·
-  07: 3.6e-7 (bert_vs_keras_hub_max_abs_diff) · 08: 2.7e-6 (exact_vs_tanh_gelu_max_abs_diff,
+  (lstm_vs_keras_max_abs_diff) · 05: 3.2e-6 (untrained_head_entropy, rel 1.7e-6) · 06: 4.1e-8 ·
+  07: 4.8e-7 (bert_vs_keras_hub_max_abs_diff) · 08: 2.7e-6 (exact_vs_tanh_gelu_max_abs_diff,
   rel 2.6e-4; its values are ~1e-2, inside ABS_TOL).
   Everything else - counts, n-grams, tokenizers, from-scratch-vs-library checks, the
   deterministic gradient descent of chapter 02, pretrained MiniLM's vectors - agrees to that.
@@ -44,15 +44,16 @@ The comparison:
   - SPARSE_ADAM: on TensorFlow the gradient of a row lookup (``ops.take``, ``Embedding``)
     is a ``tf.IndexedSlices`` with one row per looked-up token, repeats included; Keras's Adam
     updates its moments row by row, so a token seen k times in a batch adds sum(g_i^2), not
-    (sum g_i)^2, and is decayed k times. On JAX the gradient is dense. Chapter 02's minibatch Adam is otherwise deterministic and shows it alone:
-    0.138 nats apart after the 100 smoke steps (2.595 TF, 2.733 JAX), 7e-4 after the 2,000 of
-    ``standard``. SGD and momentum are linear in the gradient and agree to 1e-7.
+    (sum g_i)^2, and is decayed k times. On JAX the gradient is dense. Chapter 02's minibatch
+    Adam is otherwise deterministic and shows it alone: 0.138 nats apart after the 100 smoke
+    steps (2.595 TF, 2.733 JAX), 7e-4 after the 2,000 of ``standard``. SGD and momentum are
+    linear in the gradient and agree to 1e-7. (Every Embedding trained with Adam/AdamW on
+    TensorFlow - chapters 04, 06-08 - gets this sparse variant, on top of RNG.)
   - CHAOS: a learning rate above 2/lambda_max makes gradient descent oscillate: rounding
     differences grow step by step (smoke: 16.1 vs 15.4 nats; standard: 13.9 vs 17.1).
-  - VOCAB_ORDER: chapter 07's WordPiece vocabulary (HuggingFace tokenizers) has the same pieces
-    in another order, so other ids, on every run - two TensorFlow runs differ as much (see the
-    report; ``lmcourse.text.learn_wordpiece_vocabulary``). Masking statistics move by a token
-    or two, and the pretrained encoder by as much as another seed would move it.
+
+Time on the 2-core CPU: the nine JAX runs take about 4 minutes (08: 73 s, 06: 37 s, 07: 33 s),
+the nine TensorFlow runs of test_notebooks.py about 3; alone, this file runs both.
 """
 
 import json
@@ -73,46 +74,64 @@ TIMING = re.compile(r"seconds|_per_s$|speedup|gflops|_cost_exponent$|_ms_")
 RNG = "random initialization/dropout/sampling: the backends' random streams differ"
 SPARSE_ADAM = "Keras's Adam on TensorFlow's IndexedSlices gradient of a row lookup"
 CHAOS = "gradient descent above 2/lambda_max: oscillation amplifies rounding"
-VOCAB_ORDER = "chapter 07's WordPiece ids change from run to run (TensorFlow too)"
 
-# name -> (largest allowed |jax - tf|, in the number's own unit; the reason). Each tolerance is
-# about three times the difference measured (test docstring), and the chapter's CHECKS hold too.
+# name -> (largest allowed |jax - tf|, in the number's own unit; the reason). The limits are a few
+# times the differences measured (the "measured" comments: |jax - tf| on the 2-core CPU); what
+# these numbers must show is checked by the chapter's CHECKS, on JAX as on TensorFlow.
 BACKEND_DEPENDENT = {
-    "02": {"adam_loss": (0.5, SPARSE_ADAM), "loss_lr_large": (5.0, CHAOS)},
-    "04": {"lstm_val_loss": (0.3, RNG), "lstm_val_perplexity": (6.0, RNG),
-           "lstm_minus_ngram_nats": (0.3, RNG)},
-    "05": {"no_mask_leak_max_abs_diff": (0.5, RNG)},
-    "06": {"gpt_val_loss": (0.3, RNG), "gpt_val_perplexity": (5.0, RNG),
-           "lstm_val_loss": (0.3, RNG), "lstm_val_perplexity": (5.0, RNG)},
+    "02": {
+        "adam_loss": (0.5, SPARSE_ADAM),  # measured 0.138
+        "loss_lr_large": (5.0, CHAOS),
+    },  # 0.70 (standard: 3.2)
+    "04": {
+        "lstm_val_loss": (0.3, RNG),  # 0.100
+        "lstm_val_perplexity": (6.0, RNG),  # 1.96
+        "lstm_minus_ngram_nats": (0.3, RNG),
+    },  # 0.100
+    "05": {"no_mask_leak_max_abs_diff": (0.1, RNG)},  # 0.0077 (of 1.23)
+    "06": {
+        "gpt_val_loss": (0.3, RNG),
+        "gpt_val_perplexity": (5.0, RNG),  # 0.012, 0.17
+        "lstm_val_loss": (0.3, RNG),
+        "lstm_val_perplexity": (5.0, RNG),
+    },  # 0.053, 0.90
     "07": {
-        **{f"mask_{kind}_{who}": (0.005, VOCAB_ORDER)
-           for kind in ("random", "kept") for who in ("own", "keras_hub")},
-        "mask_max_ratio_gap": (0.005, VOCAB_ORDER),
-        **{name: (0.3, RNG) for name in ("mlm_val_loss", "mlm_only_val_loss")},
-        **{name: (0.1, RNG) for name in ("mlm_val_accuracy", "mlm_only_val_accuracy",
-                                         "nsp_val_accuracy")},
+        **{name: (0.3, RNG) for name in ("mlm_val_loss", "mlm_only_val_loss")},  # 0.014
+        **{
+            name: (0.1, RNG)
+            for name in (
+                "mlm_val_accuracy",
+                "mlm_only_val_accuracy",  # 0.007
+                "nsp_val_accuracy",
+            )
+        },  # 0
         **{f"probe_accuracy_{name}": (0.15, RNG) for name in ("random", "mlm_only", "mlm_nsp")},
         **{f"polarity_gap_{name}": (0.1, RNG) for name in ("random", "mlm_only", "mlm_nsp")},
         **{f"polarity_gap_z_{name}": (4.0, RNG) for name in ("random", "mlm_only", "mlm_nsp")},
-        "fill_in_top5_hits": (3, RNG),
-    },
+        "fill_in_top5_hits": (3, RNG),  # 0 (0 and 0)
+    },  # probes: 0.03; gaps: 0.022, z 1.3 (noise around 0: the sign flips)
     "08": {
-        # 192 test sentences in smoke: one sentence is 0.005 of accuracy
-        **{f"rt_{name}_accuracy": (0.2, RNG) for name in (
-            "scratch", "chapter07", "minilm_frozen", "minilm_gradual", "minilm_full")},
-        "rt_scratch_accuracy_250": (0.2, RNG), "rt_minilm_full_accuracy_250": (0.2, RNG),
-        "rt_negation_accuracy_from_scratch": (0.25, RNG),
-        "rt_negation_accuracy_minilm_full": (0.25, RNG),
-        "rt_minilm_gain_over_tfidf_points": (20.0, RNG),
-        "rt_minilm_gain_over_scratch_points": (20.0, RNG),
-        "rt_minilm_test_errors": (40, RNG),
-        "imdb_scratch_accuracy": (0.2, RNG), "imdb_chapter07_accuracy": (0.2, RNG),
+        # 192 test sentences in smoke (one is 0.005 of accuracy); measured up to 0.0625
+        **{
+            f"rt_{name}_accuracy": (0.2, RNG)
+            for name in ("scratch", "chapter07", "minilm_frozen", "minilm_gradual", "minilm_full")
+        },
+        "rt_scratch_accuracy_250": (0.2, RNG),
+        "rt_minilm_full_accuracy_250": (0.2, RNG),
+        "rt_negation_accuracy_from_scratch": (0.25, RNG),  # 51 sentences: 0
+        "rt_negation_accuracy_minilm_full": (0.25, RNG),  # 0.078
+        "rt_minilm_gain_over_tfidf_points": (20.0, RNG),  # 6.25
+        "rt_minilm_gain_over_scratch_points": (20.0, RNG),  # 6.25
+        "rt_minilm_test_errors": (40, RNG),  # 12
+        "imdb_scratch_accuracy": (0.2, RNG),
+        "imdb_chapter07_accuracy": (0.2, RNG),  # 0, 0
     },
 }
 
 
 def smoke_record(backend, chapter, tmp_path, records, **env):
-    """This session's smoke record of ``chapter`` on ``backend``: test_notebooks.py's, or a new run."""
+    """This session's smoke record of ``chapter`` on ``backend``: test_notebooks.py's, or a new
+    run made here (and kept for the rest of the session)."""
     key = (backend, chapter.id)
     if key not in records:
         proc, _, _, _ = run_smoke(chapter, tmp_path / backend, KERAS_BACKEND=backend, **env)
@@ -148,11 +167,15 @@ def differences(chapter_id, tf_results, jax_results):
         if name in loose:
             limit, reason = loose[name]
             if not diff <= limit:
-                problems.append(f"{name}: TF {tf_value:.6g}, JAX {jax_value:.6g}, |diff| {diff:.3g} "
-                                f"> {limit:g} (backend-dependent: {reason})")
+                problems.append(
+                    f"{name}: TF {tf_value:.6g}, JAX {jax_value:.6g}, "
+                    f"|diff| {diff:.3g} > {limit:g} (backend-dependent: {reason})"
+                )
         elif not diff <= ABS_TOL + REL_TOL * abs(tf_value):
-            problems.append(f"{name}: TF {tf_value:.8g}, JAX {jax_value:.8g}, |diff| {diff:.3g} > "
-                            f"{ABS_TOL:g} + {REL_TOL:g} * |TF|")
+            problems.append(
+                f"{name}: TF {tf_value:.8g}, JAX {jax_value:.8g}, |diff| {diff:.3g} > "
+                f"{ABS_TOL:g} + {REL_TOL:g} * |TF|"
+            )
     return problems
 
 
@@ -160,8 +183,9 @@ def differences(chapter_id, tf_results, jax_results):
 def test_chapter_smoke_run_on_jax_records_tensorflows_numbers(path, tmp_path, smoke_records):
     chapter = get_chapter(path.stem)
     reference = smoke_record("tensorflow", chapter, tmp_path, smoke_records)["results"]
-    record = smoke_record("jax", chapter, tmp_path, smoke_records,
-                          LMCOURSE_ARTIFACTS=str(artifacts_copy(tmp_path)))
+    record = smoke_record(
+        "jax", chapter, tmp_path, smoke_records, LMCOURSE_ARTIFACTS=str(artifacts_copy(tmp_path))
+    )
     results = record["results"]
     assert record["parameters"]["seed"] == 7 and record["parameters"]["profile"] == "smoke"
     assert sorted(results) == sorted(reference), "the two backends record different names"
@@ -172,3 +196,25 @@ def test_chapter_smoke_run_on_jax_records_tensorflows_numbers(path, tmp_path, sm
     CHECKS.get(chapter.id, lambda r: None)(results)  # the chapter's own thresholds hold on JAX
     problems = differences(chapter.id, reference, results)
     assert not problems, "JAX and TensorFlow disagree:\n" + "\n".join(problems)
+
+
+def test_the_comparison_skips_timings_and_flags_numbers_out_of_tolerance():
+    timings = (
+        "chapter_seconds",
+        "lstm_steps_per_s",
+        "kv_cache_speedup",
+        "matmul_gflops",
+        "attention_cost_exponent",
+        "attention_ms_at_max_len",
+    )
+    assert all(TIMING.search(name) for name in timings)
+    assert not any(TIMING.search(name) for name in ("attention_memory_exponent", "gpt_val_loss"))
+    tf = {"gd_final_loss": 2.578, "lstm_steps_per_s": 12.0, "adam_loss": 2.595, "note": "ok"}
+    close = {**tf, "gd_final_loss": 2.578 + 1e-6, "lstm_steps_per_s": 30.0, "adam_loss": 2.733}
+    assert differences("02", tf, close) == []
+    far = {**tf, "gd_final_loss": 2.579, "adam_loss": 3.2, "note": "diverged"}
+    assert [line.split(":")[0] for line in differences("02", tf, far)] == [
+        "gd_final_loss",
+        "adam_loss",
+        "note",
+    ]

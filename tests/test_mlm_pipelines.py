@@ -34,8 +34,14 @@ def test_pack_pair_layout_and_longest_first_truncation():
 def test_mask_tokens_follows_the_80_10_10_rule():
     batch = _packed_batch()
     ids = batch["token_ids"]
-    out = masking.mask_tokens(ids, rng=np.random.default_rng(1), vocab_size=5000, mask_id=MASK,
-                        special_ids=SPECIALS, max_predictions=20)
+    out = masking.mask_tokens(
+        ids,
+        rng=np.random.default_rng(1),
+        vocab_size=5000,
+        mask_id=MASK,
+        special_ids=SPECIALS,
+        max_predictions=20,
+    )
     stats = masking.masking_stats(ids, out, mask_id=MASK, special_ids=SPECIALS)
     # 4000 x ~60 tokens: about 36k predictions; 3 standard errors of 80% is 0.6 points
     assert abs(stats["selected"] - 0.15) < 0.01
@@ -52,26 +58,47 @@ def test_mask_tokens_follows_the_80_10_10_rule():
     changed[rows[w], out["mask_positions"][w]] = False
     assert not changed.any()
     # seeded: the same generator state gives the same masking
-    again = masking.mask_tokens(ids, rng=np.random.default_rng(1), vocab_size=5000, mask_id=MASK,
-                          special_ids=SPECIALS, max_predictions=20)
+    again = masking.mask_tokens(
+        ids,
+        rng=np.random.default_rng(1),
+        vocab_size=5000,
+        mask_id=MASK,
+        special_ids=SPECIALS,
+        max_predictions=20,
+    )
     assert all((again[k] == out[k]).all() for k in out)
 
 
 def test_own_masking_matches_keras_hub_statistically():
     batch = _packed_batch()
     kw = dict(vocab_size=5000, mask_id=MASK, special_ids=SPECIALS, max_predictions=20)
-    own = masking.masking_stats(batch["token_ids"], masking.mask_tokens(batch["token_ids"],
-                          rng=np.random.default_rng(2), **kw), mask_id=MASK, special_ids=SPECIALS)
-    hub = masking.masking_stats(batch["token_ids"], masking.keras_hub_mask_tokens(batch["token_ids"], seed=2, **kw),
-                          mask_id=MASK, special_ids=SPECIALS)
+    own = masking.masking_stats(
+        batch["token_ids"],
+        masking.mask_tokens(batch["token_ids"], rng=np.random.default_rng(2), **kw),
+        mask_id=MASK,
+        special_ids=SPECIALS,
+    )
+    hub = masking.masking_stats(
+        batch["token_ids"],
+        masking.keras_hub_mask_tokens(batch["token_ids"], seed=2, **kw),
+        mask_id=MASK,
+        special_ids=SPECIALS,
+    )
     for key in ("selected", "masked", "random", "kept"):
         assert abs(own[key] - hub[key]) < 0.015, (key, own[key], hub[key])
 
 
 def test_masking_rejects_bad_rates():
     with pytest.raises(ValueError, match="mask_rate \\+ random_rate <= 1"):
-        masking.mask_tokens(np.zeros((2, 4), int), rng=np.random.default_rng(), vocab_size=10,
-                      mask_id=MASK, special_ids=SPECIALS, max_predictions=2, mask_rate=0.95)
+        masking.mask_tokens(
+            np.zeros((2, 4), int),
+            rng=np.random.default_rng(),
+            vocab_size=10,
+            mask_id=MASK,
+            special_ids=SPECIALS,
+            max_predictions=2,
+            mask_rate=0.95,
+        )
 
 
 def test_nsp_pairs_are_half_true_and_true_pairs_continue_the_document():
@@ -91,14 +118,25 @@ def test_nsp_pairs_are_half_true_and_true_pairs_continue_the_document():
 
 def test_split_sentences():
     assert P.split_sentences("Great film. I loved it! Would I watch again? Yes.") == [
-        "Great film.", "I loved it!", "Would I watch again?", "Yes."]
+        "Great film.",
+        "I loved it!",
+        "Would I watch again?",
+        "Yes.",
+    ]
 
 
 def test_masked_lm_batches_remask_each_epoch_and_are_reproducible():
     batch = _packed_batch(n=64, seq_len=32)
     labels = np.arange(64) % 2
-    kw = dict(batch_size=16, vocab_size=5000, mask_id=MASK, special_ids=SPECIALS,
-              max_predictions=5, seed=3, nsp_labels=labels)
+    kw = dict(
+        batch_size=16,
+        vocab_size=5000,
+        mask_id=MASK,
+        special_ids=SPECIALS,
+        max_predictions=5,
+        seed=3,
+        nsp_labels=labels,
+    )
     ds = P.MaskedLMBatches(batch, **kw)
     assert len(ds) == 4
     x, y, w = ds[0]
@@ -136,8 +174,10 @@ def test_fit_sees_the_batches_a_hand_written_loop_sees():
             return out
 
     def expected(epochs):
-        ds, out = CB.ClassificationBatches(batch, np.arange(48) % 2, batch_size=16, shuffle=True,
-                                          seed=5), []
+        ds, out = (
+            CB.ClassificationBatches(batch, np.arange(48) % 2, batch_size=16, shuffle=True, seed=5),
+            [],
+        )
         for _ in range(epochs):
             ds.on_epoch_begin()
             out += [ds[i][1].tolist() for i in range(len(ds))]
@@ -145,15 +185,21 @@ def test_fit_sees_the_batches_a_hand_written_loop_sees():
         return out
 
     model = keras.Sequential([keras.layers.Input((16,)), keras.layers.Dense(2)])
-    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
 
     class Wrap(Spy):
         def __getitem__(self, i):
             x, y = super().__getitem__(i)
             return x["token_ids"].astype("float32"), y
 
-    model.fit(Wrap(batch, np.arange(48) % 2, batch_size=16, shuffle=True, seed=5), epochs=2,
-              verbose=0, shuffle=False)
+    model.fit(
+        Wrap(batch, np.arange(48) % 2, batch_size=16, shuffle=True, seed=5),
+        epochs=2,
+        verbose=0,
+        shuffle=False,
+    )
     assert seen[-6:] == expected(2)  # fit may peek at batches first; then the two epochs
 
 
@@ -187,8 +233,11 @@ def test_trimmed_batches_cut_only_padding_and_change_no_output():
     encoder = bert.build_bert_encoder(40, max_length=32, d_model=16, num_heads=2, num_layers=1)
     model = bert_classifier.build_classifier(encoder, pooling="mean")
     for i in range(2):
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(model(trimmed[i][0])),
-                                   keras.ops.convert_to_numpy(model(full[i][0])), atol=1e-6)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(model(trimmed[i][0])),
+            keras.ops.convert_to_numpy(model(full[i][0])),
+            atol=1e-6,
+        )
     with pytest.raises(ValueError, match="trim must be None or an int >= 1"):
         CB.ClassificationBatches(batch, [0, 1] * 4, batch_size=4, trim=0)
 
@@ -196,8 +245,9 @@ def test_trimmed_batches_cut_only_padding_and_change_no_output():
 def test_epoch_slices_serve_each_batch_of_a_pass_once_per_parts_epochs():
     batch = _packed_batch(n=40, seq_len=16)
     base = CB.ClassificationBatches(batch, np.arange(40) % 2, batch_size=4, shuffle=True, seed=1)
-    reference = CB.ClassificationBatches(batch, np.arange(40) % 2, batch_size=4, shuffle=True,
-                                        seed=1)
+    reference = CB.ClassificationBatches(
+        batch, np.arange(40) % 2, batch_size=4, shuffle=True, seed=1
+    )
     slices = CB.EpochSlices(base, 3)
     assert len(slices) == 3  # 10 batches // 3
     for _pass in range(2):

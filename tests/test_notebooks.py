@@ -74,8 +74,12 @@ def check_04(r):
 
 
 def check_05(r):
-    for name in ("mha_vs_keras_max_abs_diff", "mha_vs_keras_masked_max_abs_diff",
-                 "mha_vs_keras_causal_max_abs_diff", "scratch_vs_package_max_abs_diff"):
+    for name in (
+        "mha_vs_keras_max_abs_diff",
+        "mha_vs_keras_masked_max_abs_diff",
+        "mha_vs_keras_causal_max_abs_diff",
+        "scratch_vs_package_max_abs_diff",
+    ):
         assert r[name] < 1e-5, name
     assert r["causal_leak_max_abs_diff"] <= 1e-6 and r["no_mask_leak_max_abs_diff"] > 1e-3
     assert r["mask_as_bias_max_abs_diff"] < 1e-6 and r["padding_invariance_max_abs_diff"] < 1e-6
@@ -89,8 +93,12 @@ def check_05(r):
 
 def check_06(r):
     # the from-scratch pieces are the library's
-    for name in ("sinusoidal_vs_keras_hub_max_abs_diff", "layernorm_vs_keras_max_abs_diff",
-                 "block_vs_keras_hub_max_abs_diff", "permutation_equivariance_max_abs_diff"):
+    for name in (
+        "sinusoidal_vs_keras_hub_max_abs_diff",
+        "layernorm_vs_keras_max_abs_diff",
+        "block_vs_keras_hub_max_abs_diff",
+        "permutation_equivariance_max_abs_diff",
+    ):
         assert r[name] < 1e-5, name
     assert r["causal_leak_max_abs_diff"] <= 1e-6, "the GPT sees the future"
     # the cache changes nothing but the speed; keras-hub's greedy sampler agrees with ours
@@ -127,8 +135,15 @@ def check_07(r):
     assert r["polarity_gap_minilm"] > 0.05 and r["polarity_gap_z_minilm"] > 5
 
 
-RT_MODELS = ("majority", "tfidf", "scratch", "chapter07", "minilm_frozen", "minilm_gradual",
-             "minilm_full")
+RT_MODELS = (
+    "majority",
+    "tfidf",
+    "scratch",
+    "chapter07",
+    "minilm_frozen",
+    "minilm_gradual",
+    "minilm_full",
+)
 
 
 def check_08(r):
@@ -136,7 +151,9 @@ def check_08(r):
         assert 0.0 <= r[f"rt_{name}_accuracy"] <= 1.0, name
     for name in ("tfidf", "scratch", "minilm_full"):  # the label-count curve starts at 250
         assert 0.0 <= r[f"rt_{name}_accuracy_250"] <= 1.0, name
-    assert 0.4 < r["rt_majority_accuracy"] < 0.6 and r["rt_tfidf_accuracy"] > r["rt_majority_accuracy"]
+    assert (
+        0.4 < r["rt_majority_accuracy"] < 0.6 and r["rt_tfidf_accuracy"] > r["rt_majority_accuracy"]
+    )
     # the checkpoint is in the right places: own encoder = keras-hub's, the exact GELU is close
     assert r["minilm_params"] == 22_713_216
     assert r["minilm_vs_keras_hub_max_abs_diff"] < 1e-5
@@ -151,16 +168,25 @@ def check_08(r):
     # the GradientTape loop is fit, written out
     assert r["custom_loop_max_loss_gap"] < 1e-5
     assert r["rt_minilm_gain_over_tfidf_points"] == pytest.approx(
-        100 * (r["rt_minilm_full_accuracy"] - r["rt_tfidf_accuracy"]))
+        100 * (r["rt_minilm_full_accuracy"] - r["rt_tfidf_accuracy"])
+    )
     assert 0 < r["rt_negation_sentences"] < 192 and r["rt_minilm_test_errors"] >= 0
     # the long-text contrast has the same rows as the main table
     for name in ("majority", "tfidf", "scratch", "chapter07", "minilm_frozen"):
         assert 0.0 <= r[f"imdb_{name}_accuracy"] <= 1.0, name
 
 
-CHECKS = {"00": check_00, "01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05,
-          "06": check_06, "07": check_07,
-          "08": check_08}
+CHECKS = {
+    "00": check_00,
+    "01": check_01,
+    "02": check_02,
+    "03": check_03,
+    "04": check_04,
+    "05": check_05,
+    "06": check_06,
+    "07": check_07,
+    "08": check_08,
+}
 
 
 def run_smoke(chapter, tmp_path, **env):
@@ -173,9 +199,24 @@ def run_smoke(chapter, tmp_path, **env):
     scratch.mkdir(parents=True)
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "lmcourse.cli", "run", chapter.id, "--profile", "smoke",
-         "-p", "seed=7", "--output", str(out), "--json", "--no-progress"],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "lmcourse.cli",
+            "run",
+            chapter.id,
+            "--profile",
+            "smoke",
+            "-p",
+            "seed=7",
+            "--output",
+            str(out),
+            "--json",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
         env={**os.environ, "TMPDIR": str(scratch), **env},
     )
     return proc, out, scratch, time.perf_counter() - start
@@ -205,4 +246,6 @@ def test_chapter_runs_with_lmcourse_run_and_records_real_numbers(path, tmp_path,
     for cell in executed["cells"]:
         for output in cell.get("outputs", []):
             text = "".join(output.get("text", ""))
-            assert "absl::InitializeLog" not in text and "oneDNN custom operations" not in text, text
+            assert "absl::InitializeLog" not in text and "oneDNN custom operations" not in text, (
+                text
+            )

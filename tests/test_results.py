@@ -53,7 +53,10 @@ def test_record_refuses_bad_names_and_values(name, value, error, message):
 
 def test_format_table_lists_every_result():
     table = results.format_table(
-        [{"chapter": "01", "results": {"a": 1.23456, "b": 3}}, {"chapter": "02", "results": {"c": "x"}}]
+        [
+            {"chapter": "01", "results": {"a": 1.23456, "b": 3}},
+            {"chapter": "02", "results": {"c": "x"}},
+        ]
     )
     lines = table.splitlines()
     assert len(lines) == 5 and "1.235" in table and lines[-1].split() == ["02", "c", "x"]

@@ -21,7 +21,9 @@ def x():
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_simple_rnn_matches_keras_simple_rnn(x, activation):
-    layer = keras.layers.SimpleRNN(6, activation=activation, return_sequences=True, return_state=True)
+    layer = keras.layers.SimpleRNN(
+        6, activation=activation, return_sequences=True, return_state=True
+    )
     h0 = np.random.default_rng(1).normal(size=(3, 6)).astype("float32")
     keras_out, keras_h = layer(x, initial_state=h0)
     out, h = rnn.simple_rnn_forward(x, *layer.get_weights(), h0=h0, activation=activation)
@@ -54,18 +56,30 @@ def test_lstm_matches_keras_lstm(x):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda a: {**a, "x": a["x"][0]}, r"x must have shape \(batch, time, features\), got shape \(9, 5\)"),
+        (
+            lambda a: {**a, "x": a["x"][0]},
+            r"x must have shape \(batch, time, features\), got shape \(9, 5\)",
+        ),
         (lambda a: {**a, "W": a["W"][:4]}, r"W must have shape \(5, units\) .* got \(4, 6\)"),
         (lambda a: {**a, "U": a["U"][:, :5]}, r"U must have shape \(6, 6\) .* got \(6, 5\)"),
         (lambda a: {**a, "b": a["b"][:2]}, r"b must have shape \(6,\) .* got \(2,\)"),
-        (lambda a: {**a, "h0": np.zeros((3, 5), "float32")}, r"initial state must have shape \(batch, 6\), got \(3, 5\)"),
+        (
+            lambda a: {**a, "h0": np.zeros((3, 5), "float32")},
+            r"initial state must have shape \(batch, 6\), got \(3, 5\)",
+        ),
         (lambda a: {**a, "activation": "softmax"}, r"activation='softmax' is unknown"),
     ],
 )
 def test_simple_rnn_rejects_wrong_shapes_naming_them(x, change, message):
     rng = np.random.default_rng(0)
-    args = {"x": x, "W": rng.normal(size=(5, 6)), "U": rng.normal(size=(6, 6)),
-            "b": np.zeros(6), "h0": None, "activation": "tanh"}
+    args = {
+        "x": x,
+        "W": rng.normal(size=(5, 6)),
+        "U": rng.normal(size=(6, 6)),
+        "b": np.zeros(6),
+        "h0": None,
+        "activation": "tanh",
+    }
     with pytest.raises(ValueError, match=message):
         rnn.simple_rnn_forward(**change(args))
 
@@ -95,18 +109,25 @@ def test_char_lstm_architecture_and_output():
     model = rnn.build_char_lstm(vocab_size=30, embed_dim=8, units=16)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["InputLayer", "Embedding", "LSTM", "Dropout", "LSTM", "Dense"]
-    assert all(layer.rate == 0.2 for layer in model.layers if isinstance(layer, keras.layers.Dropout))
+    assert all(
+        layer.rate == 0.2 for layer in model.layers if isinstance(layer, keras.layers.Dropout)
+    )
     logits = model(np.zeros((2, 11), "int32"))
     assert tuple(logits.shape) == (2, 11, 30)  # logits: no softmax inside the model
     assert rnn.vocab_size_of(model) == 30
-    assert [type(layer).__name__ for layer in rnn.build_char_lstm(5, 2, 3, num_layers=1, dropout=0).layers] == [
-        "InputLayer", "Embedding", "LSTM", "Dense"]
+    assert [
+        type(layer).__name__
+        for layer in rnn.build_char_lstm(5, 2, 3, num_layers=1, dropout=0).layers
+    ] == ["InputLayer", "Embedding", "LSTM", "Dense"]
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"vocab_size": 0}, "vocab_size must be an int >= 1"), ({"units": 2.5}, "units must be an int"),
-     ({"dropout": 1.0}, r"dropout must be in \[0, 1\)")],
+    [
+        ({"vocab_size": 0}, "vocab_size must be an int >= 1"),
+        ({"units": 2.5}, "units must be an int"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+    ],
 )
 def test_char_lstm_rejects_bad_sizes(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -157,10 +178,13 @@ JAX_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install jax)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install jax)"
+)
 def test_char_lstm_trains_one_step_under_the_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, "-c", JAX_SCRIPT], capture_output=True, text=True, env=env,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("ok")

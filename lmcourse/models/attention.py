@@ -3,7 +3,8 @@
 Scaled dot-product attention (Vaswani et al., 2017) mixes the values ``V`` with weights that
 say how well each query matches each key:
 
-.. math::  \\mathrm{Attention}(Q, K, V) = \\mathrm{softmax}\\!\\left(\\frac{Q K^\\top + B}{\\sqrt{d_k}}\\right) V
+.. math::
+   \\mathrm{Attention}(Q, K, V) = \\mathrm{softmax}\\!\\left(\\frac{Q K^\\top + B}{\\sqrt{d_k}}\\right) V
 
 ``B`` is an optional additive **bias** on the logits (the course's "bias variant"; with
 ``B = 0`` it is the textbook formula). Masks are such biases: ``B_ij = -inf`` where query

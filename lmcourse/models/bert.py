@@ -152,22 +152,36 @@ def build_bert_encoder(
     ff_dim = 4 * d_model if ff_dim is None else check_int("ff_dim", ff_dim)
     dropout = check_rate("dropout", dropout)
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation={activation!r} is not one of {', '.join(ACTIVATIONS)}: "
-                         "BERT's feed-forward layers use a GELU")
+        raise ValueError(
+            f"activation={activation!r} is not one of {', '.join(ACTIVATIONS)}: "
+            "BERT's feed-forward layers use a GELU"
+        )
 
     inputs = encoder_inputs()
-    x = BertEmbedding(vocab_size, max_length, d_model, num_segments=num_segments,
-                      dropout=dropout, layer_norm_epsilon=layer_norm_epsilon,
-                      name="embeddings")(inputs["token_ids"], inputs["segment_ids"])
+    x = BertEmbedding(
+        vocab_size,
+        max_length,
+        d_model,
+        num_segments=num_segments,
+        dropout=dropout,
+        layer_norm_epsilon=layer_norm_epsilon,
+        name="embeddings",
+    )(inputs["token_ids"], inputs["segment_ids"])
     for i in range(num_layers):
-        x = TransformerBlock(d_model, num_heads, ff_dim, dropout=dropout,
-                             norm_first=norm_first, activation=ACTIVATIONS[activation],
-                             layer_norm_epsilon=layer_norm_epsilon,
-                             kernel_initializer=bert_initializer(),
-                             name=f"transformer_layer_{i}")(
-            x, padding_mask=inputs["padding_mask"])
-    pooled = keras.layers.Dense(d_model, activation="tanh", kernel_initializer=bert_initializer(),
-                                name="pooler")(x[:, 0, :])  # the [CLS] vector
+        x = TransformerBlock(
+            d_model,
+            num_heads,
+            ff_dim,
+            dropout=dropout,
+            norm_first=norm_first,
+            activation=ACTIVATIONS[activation],
+            layer_norm_epsilon=layer_norm_epsilon,
+            kernel_initializer=bert_initializer(),
+            name=f"transformer_layer_{i}",
+        )(x, padding_mask=inputs["padding_mask"])
+    pooled = keras.layers.Dense(
+        d_model, activation="tanh", kernel_initializer=bert_initializer(), name="pooler"
+    )(x[:, 0, :])  # the [CLS] vector
     return keras.Model(inputs, {"sequence_output": x, "pooled_output": pooled}, name=name)
 
 
@@ -211,8 +225,9 @@ def token_embedding(encoder: keras.Model) -> keras.layers.Embedding:
 # ------------------------------------------------------------------------------ pretrainer
 
 
-def build_pretrainer(encoder: keras.Model, *, nsp: bool = True,
-                     name: str = "bert_pretrainer") -> BertPretrainer:
+def build_pretrainer(
+    encoder: keras.Model, *, nsp: bool = True, name: str = "bert_pretrainer"
+) -> BertPretrainer:
     """The encoder plus BERT's pretraining heads, ready to ``compile`` and ``fit``.
 
     Inputs: the encoder's three ``(B, S)`` inputs and ``mask_positions (B, P)`` int32.
@@ -261,8 +276,9 @@ def build_pretrainer(encoder: keras.Model, *, nsp: bool = True,
 # -------------------------------------------------------------------------- fine-tuning
 
 
-def layer_groups(encoder: keras.Model, *, pooler: bool = True,
-                 per_group: int = 1) -> list[list[keras.layers.Layer]]:
+def layer_groups(
+    encoder: keras.Model, *, pooler: bool = True, per_group: int = 1
+) -> list[list[keras.layers.Layer]]:
     """The encoder's layers in groups, **top first**: the order of gradual unfreezing.
 
     ``[[pooler, transformer_layer_{L-1}], [transformer_layer_{L-2}], ..., [transformer_layer_0],
@@ -311,8 +327,12 @@ def _first_difference(a: list[str], b: list[str]) -> str:
     return ""
 
 
-def save_pretrained(encoder: keras.Model, vocabulary: list[str], folder: str | os.PathLike,
-                    metadata: dict[str, Any] | None = None) -> Path:
+def save_pretrained(
+    encoder: keras.Model,
+    vocabulary: list[str],
+    folder: str | os.PathLike,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
     """Save a pretrained encoder with its vocabulary into ``folder``, all or nothing.
 
     Writes ``encoder.keras``, ``vocab.txt`` (one token per line, UTF-8, the line number is
@@ -345,11 +365,17 @@ def save_pretrained(encoder: keras.Model, vocabulary: list[str], folder: str | o
         )
     bad = [i for i, t in enumerate(vocabulary) if "\n" in t or "\r" in t]
     if bad:
-        raise ValueError(f"token {bad[0]} ({vocabulary[bad[0]]!r}) contains a line break: "
-                         "vocab.txt holds one token per line")
+        raise ValueError(
+            f"token {bad[0]} ({vocabulary[bad[0]]!r}) contains a line break: "
+            "vocab.txt holds one token per line"
+        )
     vocab = _vocab_bytes(vocabulary)
-    meta = {**(metadata or {}), "encoder_config": config, "vocab_size": len(vocabulary),
-            "vocab_sha256": hashlib.sha256(vocab).hexdigest()}
+    meta = {
+        **(metadata or {}),
+        "encoder_config": config,
+        "vocab_size": len(vocabulary),
+        "vocab_sha256": hashlib.sha256(vocab).hexdigest(),
+    }
     text = json.dumps(meta, indent=2, ensure_ascii=False)  # fails before anything is written
 
     folder.parent.mkdir(parents=True, exist_ok=True)

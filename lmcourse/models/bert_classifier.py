@@ -29,8 +29,9 @@ from lmcourse.models.bert_layers import (
 )
 
 
-def sentence_vectors(encoder: keras.Model, inputs: dict[str, Any], *, batch_size: int = 64,
-                     normalize: bool = False) -> Any:
+def sentence_vectors(
+    encoder: keras.Model, inputs: dict[str, Any], *, batch_size: int = 64, normalize: bool = False
+) -> Any:
     """Mean-pooled sentence vectors ``(N, d)`` (NumPy, float32) of packed ``inputs``.
 
     The encoder runs in inference mode (no dropout), ``batch_size`` inputs at a time, each
@@ -62,8 +63,11 @@ def sentence_vectors(encoder: keras.Model, inputs: dict[str, Any], *, batch_size
         batch = {k: v[:, :width] for k, v in batch.items()}
         seq = encoder(batch, training=False)["sequence_output"]
         out.append(ops.convert_to_numpy(pool(seq, batch["padding_mask"])).astype(np.float32))
-    vectors = np.concatenate(out) if out else np.zeros((0, encoder_config(encoder)["d_model"]),
-                                                       np.float32)
+    vectors = (
+        np.concatenate(out)
+        if out
+        else np.zeros((0, encoder_config(encoder)["d_model"]), np.float32)
+    )
     if normalize:
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     return vectors
@@ -72,8 +76,14 @@ def sentence_vectors(encoder: keras.Model, inputs: dict[str, Any], *, batch_size
 POOLINGS = ("cls", "mean")
 
 
-def build_classifier(encoder: keras.Model, *, num_classes: int = 2, dropout: float = 0.1,
-                     pooling: str = "cls", name: str = "classifier") -> keras.Model:
+def build_classifier(
+    encoder: keras.Model,
+    *,
+    num_classes: int = 2,
+    dropout: float = 0.1,
+    pooling: str = "cls",
+    name: str = "classifier",
+) -> keras.Model:
     """A sequence classifier: encoder -> a sentence vector -> Dropout -> ``Dense(num_classes)``.
 
     Args:
@@ -109,8 +119,9 @@ def build_classifier(encoder: keras.Model, *, num_classes: int = 2, dropout: flo
     else:
         pooled = out["pooled_output"]
     x = keras.layers.Dropout(dropout, name="classifier_dropout")(pooled)
-    logits = keras.layers.Dense(num_classes, kernel_initializer=bert_initializer(),
-                                dtype="float32", name="classifier_head")(x)
+    logits = keras.layers.Dense(
+        num_classes, kernel_initializer=bert_initializer(), dtype="float32", name="classifier_head"
+    )(x)
     return keras.Model(inputs, logits, name=name)
 
 

@@ -20,8 +20,10 @@ from lmcourse.models.transformer import copy_block_weights
 
 def _assign(mine: Any, theirs: Any, what: str) -> None:
     if tuple(mine.shape) != tuple(theirs.shape):
-        raise ValueError(f"{what}: shape {tuple(mine.shape)} here but {tuple(theirs.shape)} in "
-                         "the keras-hub backbone: build both with the same sizes")
+        raise ValueError(
+            f"{what}: shape {tuple(mine.shape)} here but {tuple(theirs.shape)} in "
+            "the keras-hub backbone: build both with the same sizes"
+        )
     mine.assign(theirs)
 
 
@@ -56,27 +58,37 @@ def copy_weights_from_keras_hub(encoder: keras.Model, backbone: Any) -> keras.Mo
     """
     cfg = encoder_config(encoder)
     theirs = {
-        "vocab_size": backbone.vocabulary_size, "d_model": backbone.hidden_dim,
-        "num_layers": backbone.num_layers, "num_heads": backbone.num_heads,
-        "ff_dim": backbone.intermediate_dim, "max_length": backbone.max_sequence_length,
+        "vocab_size": backbone.vocabulary_size,
+        "d_model": backbone.hidden_dim,
+        "num_layers": backbone.num_layers,
+        "num_heads": backbone.num_heads,
+        "ff_dim": backbone.intermediate_dim,
+        "max_length": backbone.max_sequence_length,
         "num_segments": backbone.num_segments,
     }
     differ = [f"{k}={cfg[k]} here but {v} in keras-hub" for k, v in theirs.items() if cfg[k] != v]
     if differ:
-        raise ValueError("the encoder and the BertBackbone have different sizes: "
-                         + "; ".join(differ))
+        raise ValueError(
+            "the encoder and the BertBackbone have different sizes: " + "; ".join(differ)
+        )
     if cfg["norm_first"]:
-        raise ValueError("the encoder is pre-LN (norm_first=True) but BertBackbone is post-LN: "
-                         "build the encoder with norm_first=False")
+        raise ValueError(
+            "the encoder is pre-LN (norm_first=True) but BertBackbone is post-LN: "
+            "build the encoder with norm_first=False"
+        )
     emb = embedding_layer(encoder)
-    _assign(emb.token_embedding.embeddings, backbone.token_embedding.embeddings,
-            "token_embedding")
-    _assign(emb.position_embedding.embeddings, backbone.position_embedding.position_embeddings,
-            "position_embedding")
-    _assign(emb.segment_embedding.embeddings, backbone.segment_embedding.embeddings,
-            "segment_embedding")
-    for mine, ref in zip(emb.embeddings_layer_norm.weights,
-                         backbone.embeddings_layer_norm.weights, strict=True):
+    _assign(emb.token_embedding.embeddings, backbone.token_embedding.embeddings, "token_embedding")
+    _assign(
+        emb.position_embedding.embeddings,
+        backbone.position_embedding.position_embeddings,
+        "position_embedding",
+    )
+    _assign(
+        emb.segment_embedding.embeddings, backbone.segment_embedding.embeddings, "segment_embedding"
+    )
+    for mine, ref in zip(
+        emb.embeddings_layer_norm.weights, backbone.embeddings_layer_norm.weights, strict=True
+    ):
         _assign(mine, ref, "embeddings_layer_norm")
     for block, ref in zip(transformer_layers(encoder), backbone.transformer_layers, strict=True):
         copy_block_weights(block, ref)

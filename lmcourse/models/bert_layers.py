@@ -117,22 +117,29 @@ class BertEmbedding(keras.layers.Layer):
         self.dropout = check_rate("dropout", dropout)
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.embeddings_initializer = keras.initializers.get(
-            embeddings_initializer or bert_initializer())
+            embeddings_initializer or bert_initializer()
+        )
         policy = self.dtype_policy
 
         def table(rows: int, name: str) -> keras.layers.Embedding:
             init = self.embeddings_initializer  # a fresh copy per table: never one seeded twice
             return keras.layers.Embedding(
-                rows, self.d_model, embeddings_initializer=init.__class__.from_config(
-                    init.get_config()), dtype=policy, name=name)
+                rows,
+                self.d_model,
+                embeddings_initializer=init.__class__.from_config(init.get_config()),
+                dtype=policy,
+                name=name,
+            )
 
         self.token_embedding = table(self.vocab_size, "token_embedding")
         self.position_embedding = table(self.max_length, "position_embedding")
         self.segment_embedding = table(self.num_segments, "segment_embedding")
         self.embeddings_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=policy, name="embeddings_layer_norm")
+            epsilon=self.layer_norm_epsilon, dtype=policy, name="embeddings_layer_norm"
+        )
         self.embeddings_dropout = keras.layers.Dropout(
-            self.dropout, dtype=policy, name="embeddings_dropout")
+            self.dropout, dtype=policy, name="embeddings_dropout"
+        )
 
     def build(self, token_ids_shape=None, segment_ids_shape=None) -> None:
         shape = (None, None) if token_ids_shape is None else tuple(token_ids_shape)

@@ -96,10 +96,15 @@ class MaskedLMHead(keras.layers.Layer):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.kernel_initializer = keras.initializers.get(kernel_initializer or bert_initializer())
         self.dense = keras.layers.Dense(
-            self.d_model, activation=gelu_approximate, kernel_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy, name="dense")
+            self.d_model,
+            activation=gelu_approximate,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="dense",
+        )
         self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm")
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm"
+        )
 
     def build(self, sequence_output_shape=None, mask_positions_shape=None) -> None:
         shape = tuple(sequence_output_shape or (None, None, self.d_model))
@@ -111,8 +116,9 @@ class MaskedLMHead(keras.layers.Layer):
         hidden = (shape[0], None, self.d_model)
         self.dense.build(hidden)
         self.layer_norm.build(hidden)
-        self.output_bias = self.add_weight(name="output_bias", shape=(self.vocab_size,),
-                                           initializer="zeros")
+        self.output_bias = self.add_weight(
+            name="output_bias", shape=(self.vocab_size,), initializer="zeros"
+        )
         self.built = True
 
     def call(self, sequence_output, mask_positions):
@@ -163,13 +169,14 @@ class BertPretrainer(keras.Model):
         emb = embedding_layer(encoder)
         inputs = encoder_inputs((*ENCODER_INPUTS, "mask_positions"))
         out = encoder({k: inputs[k] for k in ENCODER_INPUTS})
-        head = MaskedLMHead(emb.token_embedding, layer_norm_epsilon=emb.layer_norm_epsilon,
-                            name="mlm_head")
+        head = MaskedLMHead(
+            emb.token_embedding, layer_norm_epsilon=emb.layer_norm_epsilon, name="mlm_head"
+        )
         outputs = {"mlm": head(out["sequence_output"], inputs["mask_positions"])}
         if nsp:
             outputs["nsp"] = keras.layers.Dense(
-                2, kernel_initializer=bert_initializer(), dtype="float32",
-                name="nsp_head")(out["pooled_output"])
+                2, kernel_initializer=bert_initializer(), dtype="float32", name="nsp_head"
+            )(out["pooled_output"])
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self._encoder_name = encoder.name
         self.nsp = bool(nsp)
@@ -183,8 +190,9 @@ class BertPretrainer(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         # Keras 3.15 looks every output up in a sample-weight dict (KeyError otherwise), so
         # {"mlm": weights} alone would fail; fill in the missing outputs.
-        return super().compute_loss(x, y, y_pred, self._complete(y_pred, sample_weight),
-                                    training=training)
+        return super().compute_loss(
+            x, y, y_pred, self._complete(y_pred, sample_weight), training=training
+        )
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return super().compute_metrics(x, y, y_pred, self._complete(y_pred, sample_weight))
@@ -197,8 +205,11 @@ class BertPretrainer(keras.Model):
     def get_config(self) -> dict[str, Any]:
         # Not the functional config: the constructor's arguments, so from_config gives a
         # BertPretrainer back (as keras-hub's Task does).
-        return {"encoder": keras.saving.serialize_keras_object(self.encoder), "nsp": self.nsp,
-                "name": self.name}
+        return {
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "nsp": self.nsp,
+            "name": self.name,
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> BertPretrainer:

@@ -92,16 +92,26 @@ class GPT(keras.Model):
         self.norm_first = bool(norm_first)
         self.positions = positions
         self.embedding = TokenAndPositionEmbedding(
-            self.vocab_size, self.seq_len, self.d_model, positions=positions, name="embedding")
+            self.vocab_size, self.seq_len, self.d_model, positions=positions, name="embedding"
+        )
         self.embedding_dropout = keras.layers.Dropout(self.dropout, name="embedding_dropout")
         self.blocks = [
-            TransformerBlock(self.d_model, self.num_heads, self.ff_dim, dropout=self.dropout,
-                             norm_first=self.norm_first, activation=activation,
-                             name=f"block_{i + 1}")
+            TransformerBlock(
+                self.d_model,
+                self.num_heads,
+                self.ff_dim,
+                dropout=self.dropout,
+                norm_first=self.norm_first,
+                activation=activation,
+                name=f"block_{i + 1}",
+            )
             for i in range(self.num_layers)
         ]
-        self.final_norm = (keras.layers.LayerNormalization(epsilon=1e-5, name="final_layer_norm")
-                           if self.norm_first else None)
+        self.final_norm = (
+            keras.layers.LayerNormalization(epsilon=1e-5, name="final_layer_norm")
+            if self.norm_first
+            else None
+        )
         self.head = keras.layers.Dense(self.vocab_size, name="logits", dtype="float32")
 
     def build(self, input_shape=None) -> None:
@@ -141,8 +151,14 @@ class GPT(keras.Model):
                 f"seq_len={self.seq_len} (no learned positions beyond it)"
             )
         return ops.zeros(
-            (check_int("batch_size", batch_size), self.num_layers, 2, max_length,
-             self.num_heads, self.head_dim),
+            (
+                check_int("batch_size", batch_size),
+                self.num_layers,
+                2,
+                max_length,
+                self.num_heads,
+                self.head_dim,
+            ),
             dtype=dtype or self.compute_dtype,
         )
 
@@ -165,8 +181,9 @@ class GPT(keras.Model):
         """
         shape = tuple(static_dim(d) for d in cache.shape)
         want = (self.num_layers, 2, None, self.num_heads, self.head_dim)
-        if len(shape) != 6 or any(w is not None and s != w for s, w in zip(shape[1:], want,
-                                                                         strict=True)):
+        if len(shape) != 6 or any(
+            w is not None and s != w for s, w in zip(shape[1:], want, strict=True)
+        ):
             raise ValueError(
                 f"cache must have shape (B, num_layers={self.num_layers}, 2, S, "
                 f"num_heads={self.num_heads}, d_head={self.head_dim}), got {shape}: "
@@ -175,8 +192,9 @@ class GPT(keras.Model):
         x = self.embedding(ids, start_index=cache_index)
         layer_caches = []
         for i, block in enumerate(self.blocks):
-            x, layer_cache = block(x, use_causal_mask=True, cache=cache[:, i],
-                                   cache_index=cache_index, training=False)
+            x, layer_cache = block(
+                x, use_causal_mask=True, cache=cache[:, i], cache_index=cache_index, training=False
+            )
             layer_caches.append(layer_cache)
         return self._finish(x), ops.stack(layer_caches, axis=1)
 

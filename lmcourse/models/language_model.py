@@ -44,7 +44,9 @@ class LanguageModel:
 
     def __init__(self, vocab: Vocabulary) -> None:
         if not isinstance(vocab, Vocabulary):
-            raise TypeError(f"vocab must be a lmcourse.vocabulary.Vocabulary, got {type(vocab).__name__}")
+            raise TypeError(
+                f"vocab must be a lmcourse.vocabulary.Vocabulary, got {type(vocab).__name__}"
+            )
         self.vocab = vocab
 
     @property

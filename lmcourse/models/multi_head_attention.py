@@ -112,14 +112,20 @@ class MultiHeadAttention(keras.layers.Layer):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        for name, value, low in (("num_heads", num_heads, 1), ("key_dim", key_dim, 1),
-                                 ("value_dim", value_dim, 1), ("output_dim", output_dim, 1)):
+        for name, value, low in (
+            ("num_heads", num_heads, 1),
+            ("key_dim", key_dim, 1),
+            ("value_dim", value_dim, 1),
+            ("output_dim", output_dim, 1),
+        ):
             if value is None and name != "num_heads":
                 continue
             check_int(name, value, low)
         check_rate("dropout", dropout)
         as_int = lambda n: None if n is None else int(n)  # noqa: E731
-        num_heads, key_dim, value_dim, output_dim = map(as_int, (num_heads, key_dim, value_dim, output_dim))
+        num_heads, key_dim, value_dim, output_dim = map(
+            as_int, (num_heads, key_dim, value_dim, output_dim)
+        )
         self.num_heads = num_heads
         self._key_dim_arg, self._value_dim_arg = key_dim, value_dim
         self.key_dim, self.value_dim = key_dim, value_dim or key_dim
@@ -185,8 +191,10 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def project_key_value(self, key: Any, value: Any) -> tuple[Any, Any]:
         """``(B, Tk, d) -> (B, H, Tk, key_dim), (B, H, Tk, value_dim)``: keys and values per head."""
-        return (self._project(key, self.key_kernel, self.key_bias),
-                self._project(value, self.value_kernel, self.value_bias))
+        return (
+            self._project(key, self.key_kernel, self.key_bias),
+            self._project(value, self.value_kernel, self.value_bias),
+        )
 
     def combine_heads(self, heads: Any) -> Any:
         """``(B, H, Tq, value_dim) -> (B, Tq, d_out)``: the output projection of all heads."""
@@ -206,8 +214,10 @@ class MultiHeadAttention(keras.layers.Layer):
     def init_cache(self, batch_size: int, max_length: int, dtype: str | None = None) -> Any:
         """An empty key/value cache ``(B, 2, max_length, H, d_head)`` for :meth:`call`."""
         self._check_cacheable()
-        return ops.zeros((batch_size, 2, max_length, self.num_heads, self.key_dim),
-                         dtype=dtype or self.compute_dtype)
+        return ops.zeros(
+            (batch_size, 2, max_length, self.num_heads, self.key_dim),
+            dtype=dtype or self.compute_dtype,
+        )
 
     def _check_cacheable(self):
         if not self.built:
@@ -233,8 +243,9 @@ class MultiHeadAttention(keras.layers.Layer):
             as_cache = lambda t: ops.expand_dims(ops.transpose(t, (0, 2, 1, 3)), 1)  # noqa: E731
             start = [0, 0, cache_index, 0, 0]
             cache = ops.slice_update(cache, start, ops.cast(as_cache(k), cache.dtype))
-            cache = ops.slice_update(cache, [0, 1, cache_index, 0, 0],
-                                     ops.cast(as_cache(v), cache.dtype))
+            cache = ops.slice_update(
+                cache, [0, 1, cache_index, 0, 0], ops.cast(as_cache(v), cache.dtype)
+            )
             k, v = cache[:, 0], cache[:, 1]
         # (B, S, H, d) -> (B, H, S, d)
         return ops.transpose(k, (0, 2, 1, 3)), ops.transpose(v, (0, 2, 1, 3)), cache
@@ -265,9 +276,14 @@ class MultiHeadAttention(keras.layers.Layer):
         tq, tk = static_shape(q)[2], static_shape(k)[2]
         mask = None
         if attention_mask is not None:
-            mask = ops.cast(expand_to_logits(
-                "attention_mask", ops.convert_to_tensor(attention_mask),
-                (static_shape(q)[0], self.num_heads, tq, tk)), "bool")
+            mask = ops.cast(
+                expand_to_logits(
+                    "attention_mask",
+                    ops.convert_to_tensor(attention_mask),
+                    (static_shape(q)[0], self.num_heads, tq, tk),
+                ),
+                "bool",
+            )
         if use_causal_mask:
             causal = causal_mask(tq, tk, offset)  # (Tq, Tk)
             mask = causal if mask is None else ops.logical_and(mask, causal)
@@ -300,22 +316,30 @@ _PARTS = ("query", "key", "value", "output")
 
 
 def _keras_parts(keras_mha):
-    dense = {"query": keras_mha.query_dense, "key": keras_mha.key_dense,
-             "value": keras_mha.value_dense, "output": keras_mha.output_dense}
+    dense = {
+        "query": keras_mha.query_dense,
+        "key": keras_mha.key_dense,
+        "value": keras_mha.value_dense,
+        "output": keras_mha.output_dense,
+    }
     return {p: (d.kernel, getattr(d, "bias", None)) for p, d in dense.items()}
 
 
 def _check_pair(own: MultiHeadAttention, keras_mha: Any) -> dict:
     if not (own.built and keras_mha.built):
         raise ValueError("both layers must be built before copying weights: call each once")
-    sizes = {"num_heads": (own.num_heads, keras_mha.num_heads),
-             "key_dim": (own.key_dim, keras_mha.key_dim),
-             "value_dim": (own.value_dim, keras_mha.value_dim),
-             "use_bias": (own.use_bias, keras_mha.use_bias)}
+    sizes = {
+        "num_heads": (own.num_heads, keras_mha.num_heads),
+        "key_dim": (own.key_dim, keras_mha.key_dim),
+        "value_dim": (own.value_dim, keras_mha.value_dim),
+        "use_bias": (own.use_bias, keras_mha.use_bias),
+    }
     bad = {n: ab for n, ab in sizes.items() if ab[0] != ab[1]}
     if bad:
         text = ", ".join(f"{n} {a} vs {b}" for n, (a, b) in bad.items())
-        raise ValueError(f"the layers differ (own vs keras): {text}; build them with the same sizes")
+        raise ValueError(
+            f"the layers differ (own vs keras): {text}; build them with the same sizes"
+        )
     theirs = _keras_parts(keras_mha)
     for part in _PARTS:
         mine = getattr(own, f"{part}_kernel")

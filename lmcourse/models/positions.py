@@ -121,16 +121,19 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             embeddings_initializer or keras.initializers.RandomNormal(stddev=0.02)
         )
         self.token_embedding = keras.layers.Embedding(
-            self.vocab_size, self.d_model,
+            self.vocab_size,
+            self.d_model,
             embeddings_initializer=clone_initializer(self.embeddings_initializer),
-            dtype=self.dtype_policy, name="token_embedding",
+            dtype=self.dtype_policy,
+            name="token_embedding",
         )
 
     def build(self, input_shape=None) -> None:
         self.token_embedding.build(input_shape)
         if self.positions == "learned":
             self.position_embeddings = self.add_weight(
-                name="position_embeddings", shape=(self.max_length, self.d_model),
+                name="position_embeddings",
+                shape=(self.max_length, self.d_model),
                 initializer=self.embeddings_initializer,
             )
         self.built = True

@@ -53,7 +53,9 @@ def _activation(activation: Any):
     if callable(activation):
         return activation
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation={activation!r} is unknown: choose one of {ACTIVATIONS} or pass a function")
+        raise ValueError(
+            f"activation={activation!r} is unknown: choose one of {ACTIVATIONS} or pass a function"
+        )
     return keras.activations.get(activation)
 
 
@@ -75,7 +77,9 @@ def _check_rnn_shapes(x, W, U, b, h0, gates: int, name: str) -> tuple[int, int, 
         raise ValueError(f"{name}: W must have shape {want} for x of shape {xs}, got {ws}")
     H = ws[1] // gates
     if us != (H, gates * H):
-        raise ValueError(f"{name}: U must have shape ({H}, {gates * H}) for W of shape {ws}, got {us}")
+        raise ValueError(
+            f"{name}: U must have shape ({H}, {gates * H}) for W of shape {ws}, got {us}"
+        )
     if bs != (gates * H,):
         raise ValueError(f"{name}: b must have shape ({gates * H},) for W of shape {ws}, got {bs}")
     if T is None:
@@ -188,11 +192,11 @@ def lstm_forward(
     outputs = []
     for t in range(T):
         z = ops.matmul(x[:, t, :], W) + ops.matmul(h, U) + b  # (B, 4H): all gates at once
-        i = ops.sigmoid(z[:, :H])                # input gate: how much new content to write
-        f = ops.sigmoid(z[:, H : 2 * H])         # forget gate: how much of c_{t-1} to keep
-        g = ops.tanh(z[:, 2 * H : 3 * H])        # candidate content
-        o = ops.sigmoid(z[:, 3 * H :])           # output gate: how much of the cell to show
-        c = f * c + i * g                        # the cell: an additive memory
+        i = ops.sigmoid(z[:, :H])  # input gate: how much new content to write
+        f = ops.sigmoid(z[:, H : 2 * H])  # forget gate: how much of c_{t-1} to keep
+        g = ops.tanh(z[:, 2 * H : 3 * H])  # candidate content
+        o = ops.sigmoid(z[:, 3 * H :])  # output gate: how much of the cell to show
+        c = f * c + i * g  # the cell: an additive memory
         h = o * ops.tanh(c)
         outputs.append(h)
     return ops.stack(outputs, axis=1), h, c
@@ -236,7 +240,9 @@ class ScratchSimpleRNN(keras.layers.Layer):
 
     def build(self, input_shape) -> None:
         d = input_shape[-1]
-        self.kernel = self.add_weight(shape=(d, self.units), initializer="glorot_uniform", name="kernel")
+        self.kernel = self.add_weight(
+            shape=(d, self.units), initializer="glorot_uniform", name="kernel"
+        )
         self.recurrent_kernel = self.add_weight(
             shape=(self.units, self.units), initializer="orthogonal", name="recurrent_kernel"
         )
@@ -305,17 +311,21 @@ def build_char_lstm(
         >>> tuple(model(np.zeros((2, 7), "int32")).shape)   # (batch, time, vocab) logits
         (2, 7, 30)
     """
-    for arg, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("units", units),
-                       ("num_layers", num_layers)):
+    for arg, value in (
+        ("vocab_size", vocab_size),
+        ("embed_dim", embed_dim),
+        ("units", units),
+        ("num_layers", num_layers),
+    ):
         check_int(arg, value)
     check_rate("dropout", dropout)
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, embed_dim, name="embedding")(ids)      # (B, T, E)
+    x = keras.layers.Embedding(vocab_size, embed_dim, name="embedding")(ids)  # (B, T, E)
     for i in range(num_layers):
         if i > 0 and dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
         x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i + 1}")(x)  # (B, T, H)
-    logits = keras.layers.Dense(vocab_size, name="logits", dtype="float32")(x)     # (B, T, V)
+    logits = keras.layers.Dense(vocab_size, name="logits", dtype="float32")(x)  # (B, T, V)
     return keras.Model(ids, logits, name=name)
 
 

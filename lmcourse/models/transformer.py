@@ -122,22 +122,35 @@ class TransformerBlock(keras.layers.Layer):
         init = lambda: clone_initializer(self.kernel_initializer)  # noqa: E731 - one per sub-layer
         policy = self.dtype_policy
         self.self_attention = MultiHeadAttention(
-            self.num_heads, key_dim=self.head_dim, dropout=self.dropout,
-            kernel_initializer=init(), dtype=policy, name="self_attention")
+            self.num_heads,
+            key_dim=self.head_dim,
+            dropout=self.dropout,
+            kernel_initializer=init(),
+            dtype=policy,
+            name="self_attention",
+        )
         self.self_attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=policy, name="self_attention_layer_norm")
+            epsilon=self.layer_norm_epsilon, dtype=policy, name="self_attention_layer_norm"
+        )
         self.self_attention_dropout = keras.layers.Dropout(
-            self.dropout, dtype=policy, name="self_attention_dropout")
+            self.dropout, dtype=policy, name="self_attention_dropout"
+        )
         self.feedforward_intermediate_dense = keras.layers.Dense(
-            self.ff_dim, activation=activation, kernel_initializer=init(), dtype=policy,
-            name="feedforward_intermediate_dense")
+            self.ff_dim,
+            activation=activation,
+            kernel_initializer=init(),
+            dtype=policy,
+            name="feedforward_intermediate_dense",
+        )
         self.feedforward_output_dense = keras.layers.Dense(
-            self.d_model, kernel_initializer=init(), dtype=policy,
-            name="feedforward_output_dense")
+            self.d_model, kernel_initializer=init(), dtype=policy, name="feedforward_output_dense"
+        )
         self.feedforward_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=policy, name="feedforward_layer_norm")
+            epsilon=self.layer_norm_epsilon, dtype=policy, name="feedforward_layer_norm"
+        )
         self.feedforward_dropout = keras.layers.Dropout(
-            self.dropout, dtype=policy, name="feedforward_dropout")
+            self.dropout, dtype=policy, name="feedforward_dropout"
+        )
 
     def build(self, input_shape) -> None:
         shape = tuple(input_shape)
@@ -160,8 +173,11 @@ class TransformerBlock(keras.layers.Layer):
             padding_mask = ops.convert_to_tensor(padding_mask)
             got = tuple(static_dim(d) for d in padding_mask.shape)
             batch = static_dim(x.shape[0])
-            if (len(got) != 2 or not (got[1] is None or key_len is None or got[1] == key_len)
-                    or not (got[0] is None or batch is None or got[0] == batch)):
+            if (
+                len(got) != 2
+                or not (got[1] is None or key_len is None or got[1] == key_len)
+                or not (got[0] is None or batch is None or got[0] == batch)
+            ):
                 raise ValueError(
                     f"padding_mask must have shape (B, Tk) = ({batch}, {key_len}) - one "
                     f"True/False per key position of each sequence - got shape {got}"
@@ -193,8 +209,13 @@ class TransformerBlock(keras.layers.Layer):
         if self.norm_first:
             x = self.self_attention_layer_norm(x)
         out = self.self_attention(
-            x, attention_mask=mask, attention_bias=bias, use_causal_mask=use_causal_mask,
-            training=training, cache=cache, cache_index=cache_index,
+            x,
+            attention_mask=mask,
+            attention_bias=bias,
+            use_causal_mask=use_causal_mask,
+            training=training,
+            cache=cache,
+            cache_index=cache_index,
         )
         if cache is not None:
             out, cache = out
@@ -228,8 +249,12 @@ class TransformerBlock(keras.layers.Layer):
         }
 
 
-_BLOCK_PARTS = ("self_attention_layer_norm", "feedforward_intermediate_dense",
-                "feedforward_output_dense", "feedforward_layer_norm")
+_BLOCK_PARTS = (
+    "self_attention_layer_norm",
+    "feedforward_intermediate_dense",
+    "feedforward_output_dense",
+    "feedforward_layer_norm",
+)
 
 
 def copy_block_weights(own: TransformerBlock, keras_hub_layer: Any) -> TransformerBlock:
@@ -246,16 +271,20 @@ def copy_block_weights(own: TransformerBlock, keras_hub_layer: Any) -> Transform
     if not (own.built and keras_hub_layer.built):
         raise ValueError("both blocks must be built before copying weights: call each once")
     if getattr(keras_hub_layer, "_cross_attention_layer", None) is not None:
-        raise ValueError("the keras-hub decoder has cross-attention, which TransformerBlock "
-                         "does not: build it with decoder_sequence only")
+        raise ValueError(
+            "the keras-hub decoder has cross-attention, which TransformerBlock "
+            "does not: build it with decoder_sequence only"
+        )
     theirs = keras_hub_layer._self_attention_layer
     copy_weights_from_keras(own.self_attention, theirs)
     for part in _BLOCK_PARTS:
         mine, ref = getattr(own, part), getattr(keras_hub_layer, f"_{part}")
         for a, b in zip(mine.weights, ref.weights, strict=True):
             if tuple(a.shape) != tuple(b.shape):
-                raise ValueError(f"{part}: weight {a.name} has shape {tuple(a.shape)} here "
-                                 f"but {tuple(b.shape)} in keras-hub")
+                raise ValueError(
+                    f"{part}: weight {a.name} has shape {tuple(a.shape)} here "
+                    f"but {tuple(b.shape)} in keras-hub"
+                )
             a.assign(b)
 
 
