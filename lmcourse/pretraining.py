@@ -14,6 +14,7 @@ The pieces (the data side is :mod:`lmcourse.pretraining_data`)::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -268,64 +269,102 @@ def _held_out_scores(
     return history, metrics
 
 
+@dataclass(frozen=True)
+class FallbackRecipe:
+    """How to pretrain a small encoder on the spot when chapter 07's is missing: the
+    :func:`prepare` settings (``vocab_size``, ``seq_len``, ``n_examples`` pairs) and the
+    :func:`pretrain` ones."""
+
+    vocab_size: int
+    seq_len: int
+    n_examples: int
+    d_model: int
+    num_heads: int
+    num_layers: int
+    steps: int
+    batch_size: int
+    learning_rate: float
+    val_examples: int = 128
+
+    @classmethod
+    def from_chapter07(cls, values: dict[str, Any], val_examples: int = 128) -> FallbackRecipe:
+        """Chapter 07's encoder shape from its profile ``values``, pretrained for a quarter of
+        its steps (at least 20): enough to stand in, quick enough to run inside chapter 08."""
+        steps = max(20, values["steps"] // 4)
+        shape = ("vocab_size", "seq_len", "d_model", "num_heads", "num_layers", "batch_size")
+        return cls(
+            **{k: values[k] for k in shape},
+            steps=steps,
+            learning_rate=values["learning_rate"],
+            val_examples=val_examples,
+            n_examples=steps * values["batch_size"] + val_examples,
+        )
+
+
+@dataclass(frozen=True)
+class LoadedEncoder:
+    """What :func:`load_or_pretrain` found: the encoder, its vocabulary, its metadata
+    (``metadata["folder"]`` is where it was loaded from: load it again there for a fresh
+    copy), and whether it was pretrained by this chapter rather than chapter 07."""
+
+    encoder: Any
+    vocabulary: list[str]
+    metadata: dict[str, Any]
+    pretrained_here: bool
+
+
 def load_or_pretrain(
     profile: str,
     *,
     texts: Sequence[str],
-    fallback: dict[str, Any],
+    recipe: FallbackRecipe,
     seed: int = 0,
     print_fn: Callable[..., Any] = print,
-) -> tuple[Any, list[str], dict[str, Any], bool]:
+) -> LoadedEncoder:
     """The encoder chapter 07 saved for ``profile``, or a small one pretrained here.
 
     Args:
         profile: whose artifact to look for (:func:`encoder_dir`).
         texts: unlabelled texts to pretrain on if there is no artifact.
-        fallback: :func:`prepare` and :func:`pretrain` settings for that case (``vocab_size``,
-            ``seq_len``, ``n_examples``, ``d_model``, ``num_heads``, ``num_layers``,
-            ``steps``, ``batch_size``, ``learning_rate``).
-
-    Returns:
-        ``(encoder, vocabulary, metadata, pretrained_here)``; ``metadata["folder"]`` is where
-        the encoder was loaded from (load it again there for a fresh copy).
+        recipe: how to pretrain in that case.
     """
     from lmcourse.models import bert
 
     folder = encoder_dir(profile)
     own = folder.with_name(folder.name + "-fallback")
     if (folder / "metadata.json").is_file():
-        encoder, vocab, meta = bert.load_pretrained(folder)
         print_fn(
             f"loaded the mini-BERT that chapter 07 pretrained ({profile} profile) from {folder}"
         )
-        return encoder, vocab, {**meta, "folder": str(folder)}, False
+        return _load(folder, pretrained_here=False)
     if (own / "metadata.json").is_file():
-        encoder, vocab, meta = bert.load_pretrained(own)
         print_fn(
             f"no encoder from chapter 07 at {folder}; loaded the small one an earlier run "
             f"of this chapter pretrained, from {own}. Run chapter 07 ({profile}) for the real one."
         )
-        return encoder, vocab, {**meta, "folder": str(own)}, True
+        return _load(own, pretrained_here=True)
     print_fn(
         f"no pretrained encoder at {folder}: pretraining a small one here "
-        f"({fallback['steps']} steps, saved to {own}). Run chapter 07 with the {profile} "
+        f"({recipe.steps} steps, saved to {own}). Run chapter 07 with the {profile} "
         "profile first for the real one."
     )
+    settings = dataclasses.asdict(recipe)
     prep_keys = ("vocab_size", "seq_len", "n_examples")
-    data = prepare(texts, seed=seed, **{k: fallback[k] for k in prep_keys})
-    result = pretrain(
-        data,
-        seed=seed,
-        print_fn=print_fn,
-        **{k: v for k, v in fallback.items() if k not in prep_keys},
-    )
+    data = prepare(texts, seed=seed, **{k: settings.pop(k) for k in prep_keys})
+    result = pretrain(data, seed=seed, print_fn=print_fn, **settings)
     meta = {
         "profile": profile,
         "pretrained_by": "chapter 08 (fallback)",
         **result.metrics,
-        "steps": fallback["steps"],
+        "steps": recipe.steps,
         "seconds": result.seconds,
     }
     bert.save_pretrained(result.encoder, result.vocabulary, own, meta)
-    encoder, vocab, meta = bert.load_pretrained(own)
-    return encoder, vocab, {**meta, "folder": str(own)}, True
+    return _load(own, pretrained_here=True)
+
+
+def _load(folder: Path, *, pretrained_here: bool) -> LoadedEncoder:
+    from lmcourse.models import bert
+
+    encoder, vocab, meta = bert.load_pretrained(folder)
+    return LoadedEncoder(encoder, vocab, {**meta, "folder": str(folder)}, pretrained_here)

@@ -75,39 +75,39 @@ def test_unigram_bias_starts_the_mlm_head_at_the_unigram_loss(small):
 def test_load_or_pretrain_falls_back_then_reuses(small, tmp_path, monkeypatch):
     monkeypatch.setenv(pretraining.ARTIFACTS_ENV, str(tmp_path))
     texts = list(data.movie_reviews("train").texts[:200])
-    fallback = {
-        "vocab_size": 1000,
-        "seq_len": 32,
-        "n_examples": 20 * 8 + 32,
-        "d_model": 16,
-        "num_heads": 2,
-        "num_layers": 1,
-        "steps": 20,
-        "batch_size": 8,
-        "learning_rate": 0.002,
-        "val_examples": 32,
-    }
-    lines = []
-    enc, vocab, meta, here = pretraining.load_or_pretrain(
-        "smoke", texts=texts, fallback=fallback, print_fn=lines.append
+    recipe = pretraining.FallbackRecipe(
+        vocab_size=1000,
+        seq_len=32,
+        n_examples=20 * 8 + 32,
+        d_model=16,
+        num_heads=2,
+        num_layers=1,
+        steps=20,
+        batch_size=8,
+        learning_rate=0.002,
+        val_examples=32,
     )
-    assert here and "pretraining a small one here" in lines[0]
-    assert meta["folder"].endswith("mini_bert-smoke-fallback") and len(vocab) == meta["vocab_size"]
+    lines = []
+    first = pretraining.load_or_pretrain("smoke", texts=texts, recipe=recipe, print_fn=lines.append)
+    assert first.pretrained_here and "pretraining a small one here" in lines[0]
+    assert first.metadata["folder"].endswith("mini_bert-smoke-fallback")
+    assert len(first.vocabulary) == first.metadata["vocab_size"]
     # the next run loads that one instead of training again
     lines.clear()
-    _, vocab2, _, here2 = pretraining.load_or_pretrain(
-        "smoke", texts=texts, fallback=fallback, print_fn=lines.append
+    second = pretraining.load_or_pretrain(
+        "smoke", texts=texts, recipe=recipe, print_fn=lines.append
     )
-    assert here2 and vocab2 == vocab and "loaded the small one" in lines[0]
+    assert second.pretrained_here and second.vocabulary == first.vocabulary
+    assert "loaded the small one" in lines[0]
     # chapter 07's encoder, once there, wins
     from lmcourse.models import bert
 
-    bert.save_pretrained(enc, vocab, pretraining.encoder_dir("smoke"), {"profile": "smoke"})
-    lines.clear()
-    _, _, meta3, here3 = pretraining.load_or_pretrain(
-        "smoke", texts=texts, fallback=fallback, print_fn=lines.append
+    bert.save_pretrained(
+        first.encoder, first.vocabulary, pretraining.encoder_dir("smoke"), {"profile": "smoke"}
     )
-    assert not here3 and "chapter 07 pretrained" in lines[0]
+    lines.clear()
+    third = pretraining.load_or_pretrain("smoke", texts=texts, recipe=recipe, print_fn=lines.append)
+    assert not third.pretrained_here and "chapter 07 pretrained" in lines[0]
     assert (
         json.loads((tmp_path / "mini_bert-smoke" / "metadata.json").read_text())["profile"]
         == "smoke"
@@ -227,3 +227,12 @@ def test_bert_imdb_saved_token_ids_rebuild_the_chapter_pairs(tmp_path):
     assert (x["padding_mask"].sum(1) > 2).all()  # [CLS] text [SEP]
     with pytest.raises(SystemExit, match="--config standard --save-data"):
         bench.load(path, bench.settings("standard"))
+
+
+def test_fallback_recipe_from_chapter_07s_profile():
+    from lmcourse.chapters import get_chapter
+
+    values = get_chapter("07").profiles["standard"]
+    recipe = pretraining.FallbackRecipe.from_chapter07(values)
+    assert recipe.steps == max(20, values["steps"] // 4) and recipe.d_model == values["d_model"]
+    assert recipe.n_examples == recipe.steps * values["batch_size"] + recipe.val_examples

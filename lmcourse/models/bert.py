@@ -427,7 +427,7 @@ def load_pretrained(
         what = "does not exist" if not folder.is_dir() else f"lacks {', '.join(missing)}"
         raise FileNotFoundError(
             f"no pretrained encoder in {folder}: the folder {what}; run chapter 07 "
-            "(07_pretraining.ipynb, e.g. `lmcourse run 07`) to pretrain and save one there "
+            "(chapters/07_pretraining_mlm.ipynb, e.g. `lmcourse run 07`) to pretrain and save one there "
             "(lmcourse.models.bert.save_pretrained)"
         )
     raw = (folder / VOCAB_FILE).read_bytes()
