@@ -310,8 +310,9 @@ def learn_wordpiece_vocabulary(
         min_frequency: pieces seen fewer times are not added.
 
     Returns:
-        The tokens in id order: the reserved tokens, then the learned pieces sorted (so the
-        same texts always give the same ids).
+        The tokens in id order: the reserved tokens, then the learned pieces sorted (the
+        same pieces always get the same ids; at ties near ``vocab_size`` the learner may
+        pick other pieces from one run to the next).
 
     Raises:
         ValueError: no text, or a ``vocab_size`` that leaves no room beside the reserved tokens.
@@ -340,8 +341,8 @@ def learn_wordpiece_vocabulary(
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
-    # The learner returns the same pieces in an order that changes from run to run (its hash
-    # maps), and an order is the token ids: sort them, so that the same texts give the same ids.
+    # The learner's order changes from run to run (its hash maps), and the order is the token
+    # ids: sort the pieces. (At ties near vocab_size it may also pick other pieces.)
     learned = sorted(set(tok.get_vocab()) - set(reserved_tokens))
     return list(reserved_tokens) + learned
 

