@@ -361,6 +361,25 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check a chapter's exercises (or all chapters') against the learner's answers file."""
+    from lmcourse import exercises
+
+    ids = list(CHAPTERS) if args.chapter == "all" else [args.chapter]
+    if args.answers and len(ids) > 1:
+        raise CLIError("--answers names one file: check one chapter at a time with it")
+    passed = True
+    for cid in ids:
+        try:
+            path = Path(args.answers) if args.answers else exercises.answers_file(cid)
+            report = exercises.run_checks(cid, path)
+        except (ValueError, FileNotFoundError) as e:
+            raise CLIError(str(e)) from None
+        print(report)
+        passed &= report.passed
+    return 0 if passed else 1
+
+
 BENCHMARKS = {"gpt": "gpt_char.py"}
 
 
@@ -407,6 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("data", help="the shipped data files and their checks").set_defaults(
         func=cmd_data
     )
+    check = sub.add_parser(
+        "check",
+        help="check your answers to a chapter's exercises",
+        description="Checks the functions in exercises/chNN.py (or --answers FILE) and says "
+        "what passes and what is wrong. The solutions are in solutions/chNN.py.",
+    )
+    check.add_argument("chapter", help="chapter id (04) or 'all'")
+    check.add_argument("--answers", help="your answers file (default exercises/chNN.py)")
+    check.set_defaults(func=cmd_check)
     bench = sub.add_parser(
         "bench",
         help="run a benchmark (benchmarks/README.md)",
