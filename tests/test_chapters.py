@@ -59,9 +59,15 @@ def test_notebook_shape_objectives_start_results_exercises(path):
     text = ["".join(c["source"]) for c in nb["cells"]]
     assert "Objectives" in text[0], "open with the chapter's objectives"
     code = [t for t, c in zip(text, nb["cells"], strict=True) if c["cell_type"] == "code"]
-    start = code[1]
+    start = code[2]  # after the parameters cell and the Colab set-up cell
     assert f'start_chapter("{chapter.id}"' in start
     for name in chapter.all_params:
         assert f"{name}={name}" in start, f"pass {name} to start_chapter"
-    assert code[-1].strip() == "results.show()"
-    assert any("Exercises" in t for t in text[-3:]), "end with exercises"
+    exercises = next(i for i, t in enumerate(text) if t.startswith("## Exercises"))
+    assert "Summary" in "".join(text[exercises - 3 : exercises]), "a summary before the exercises"
+    before = [
+        t for t, c in zip(text[:exercises], nb["cells"], strict=False) if c["cell_type"] == "code"
+    ]
+    assert before[-1].strip() == "results.show()", "show the recorded results before the exercises"
+    after = "".join(text[exercises:])
+    assert "### Check yourself" in after and f'check("{chapter.id}", globals())' in after

@@ -84,12 +84,10 @@ def run_checks(chapter: str, answers: Mapping[str, Any] | ModuleType | str | Pat
     return run_exercises(chapter_id(chapter), exercises_of(chapter), answers_from(answers))
 
 
-def check(chapter: str, answers: Mapping[str, Any] | ModuleType | str | Path | None = None):
+def check(chapter: str, answers: Mapping[str, Any] | ModuleType | str | Path | None = None) -> None:
     """Print what passes and what is wrong; ``answers`` defaults to ``exercises/chNN.py``.
 
     In a notebook: ``check("04", globals())`` checks the functions you wrote in its cells.
-    Returns the :class:`Report`.
+    (:func:`run_checks` returns the :class:`Report` instead of printing it.)
     """
-    report = run_checks(chapter, answers_file(chapter) if answers is None else answers)
-    print(report)
-    return report
+    print(run_checks(chapter, answers_file(chapter) if answers is None else answers))

@@ -1,6 +1,7 @@
 """Chapter 02's parameters and profile values.
 
-The math of learning: loss, gradient descent, optimizers, cross-entropy = MLE.
+The math of learning: loss, gradient descent, optimizers, cross-entropy = MLE, and
+backpropagation by hand through a one-hidden-layer character MLP.
 """
 
 from __future__ import annotations
@@ -29,14 +30,45 @@ CHAPTER = Chapter(
         ),
         "batch_size": Param(
             int,
-            "character pairs per minibatch in the SGD/momentum/Adam comparison",
+            "character pairs per minibatch in the SGD/momentum/Adam comparison, and "
+            "contexts per minibatch for the character MLP",
             min=1,
             max=1_000_000,
         ),
+        "mlp_steps": Param(
+            int,
+            "minibatch Adam steps of the character MLP trained with hand-written backprop",
+            min=1,
+            max=1_000_000,
+        ),
+        "mlp_hidden": Param(
+            int,
+            "tanh units in the character MLP's hidden layer",
+            min=1,
+            max=8192,
+        ),
     },
     profiles={
-        "smoke": {"epochs": 100, "learning_rate": 100.0, "batch_size": 256},
-        "standard": {"epochs": 2000, "learning_rate": 100.0, "batch_size": 256},
-        "full": {"epochs": 10_000, "learning_rate": 100.0, "batch_size": 512},
+        "smoke": {
+            "epochs": 100,
+            "learning_rate": 100.0,
+            "batch_size": 256,
+            "mlp_steps": 300,
+            "mlp_hidden": 64,
+        },
+        "standard": {
+            "epochs": 2000,
+            "learning_rate": 100.0,
+            "batch_size": 256,
+            "mlp_steps": 6000,
+            "mlp_hidden": 192,
+        },
+        "full": {
+            "epochs": 10_000,
+            "learning_rate": 100.0,
+            "batch_size": 512,
+            "mlp_steps": 30_000,
+            "mlp_hidden": 512,
+        },
     },
 )
