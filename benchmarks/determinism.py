@@ -27,7 +27,7 @@ from pathlib import Path
 
 TIMING = re.compile(
     r"(^|_)(seconds|second|secs|time|minutes|per_s|steps_per_s|tokens_per_s|"
-    r"sentences_per_s|throughput|gflops|speedup|ms)($|_)"
+    r"sentences_per_s|throughput|gflops|speedup|cost_exponent|ms)($|_)"
 )
 
 
