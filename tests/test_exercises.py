@@ -82,3 +82,11 @@ def test_cli_bad_input_is_one_line_naming_the_fix(tmp_path):
     assert "--answers FILE" in missing.stderr
     unknown = lmcourse("check", "42")
     assert unknown.returncode == 2 and "choose one of 00" in unknown.stderr
+
+
+def test_check_answer_runs_one_exercise_by_number_or_name():
+    by_number = exercises.check_answer("00", "00.3", lambda z: z)
+    by_name = exercises.check_answer(0, "stable_softmax", lambda z: z)
+    assert by_number.status == by_name.status == exercises.WRONG
+    with pytest.raises(ValueError, match="no exercise 'softmax'"):
+        exercises.check_answer("00", "softmax", lambda z: z)

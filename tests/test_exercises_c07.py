@@ -1,5 +1,6 @@
 """Chapter 07's checks catch the usual mistakes, each with a message that says what to fix."""
 
+import functools
 import runpy
 
 import numpy as np
@@ -9,9 +10,8 @@ from lmcourse import exercises
 SOLUTIONS = runpy.run_path(str(exercises.answers_file("07", "solutions")))
 
 
-def outcome(number, answer):
-    ex = next(e for e in exercises.exercises_of("07") if e.number == number)
-    return exercises.run_checks("07", {ex.answer: answer}).outcomes[int(number[-1]) - 1]
+# The outcome of one exercise (its number or answer name) for one answer.
+outcome = functools.partial(exercises.check_answer, "07")
 
 
 def test_choosing_each_token_with_probability_rate_is_wrong():

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lmcourse.chapters import CHAPTERS
+from lmcourse.chapters import get_chapter
 from lmcourse.exercises.checking import (
     NOT_YET,
     PASSED,
@@ -24,6 +24,7 @@ from lmcourse.exercises.checking import (
     Report,
     Wrong,
     answers_from,
+    check_one,
     expect_close,
     expect_equal,
     run_exercises,
@@ -41,6 +42,7 @@ __all__ = [
     "answers_file",
     "chapter_id",
     "check",
+    "check_answer",
     "exercises_of",
     "expect_close",
     "expect_equal",
@@ -49,16 +51,12 @@ __all__ = [
 
 
 def chapter_id(chapter: str | int) -> str:
-    """``"04"`` for ``4``, ``"4"`` or ``"04"``.
+    """``"04"`` for ``4``, ``"4"``, ``"04"`` or the chapter's slug.
 
     Raises:
-        ValueError: no such chapter (the message lists the chapters there are).
+        ConfigError: no such chapter (a ``ValueError``; the message lists the chapters there are).
     """
-    text = str(chapter).strip()
-    cid = f"{int(text):02d}" if text.isdigit() else text
-    if cid not in CHAPTERS:
-        raise ValueError(f"no chapter {chapter!r}: choose one of {', '.join(CHAPTERS)}")
-    return cid
+    return get_chapter(str(chapter).strip()).id
 
 
 def exercises_of(chapter: str | int) -> tuple[Exercise, ...]:
@@ -81,7 +79,21 @@ def answers_file(chapter: str | int, folder: str = "exercises") -> Path:
 def run_checks(chapter: str, answers: Mapping[str, Any] | ModuleType | str | Path) -> Report:
     """Check chapter ``chapter``'s exercises against ``answers``: a namespace such as
     ``globals()``, a module, or the path of a Python file."""
-    return run_exercises(chapter_id(chapter), exercises_of(chapter), answers_from(answers))
+    cid = chapter_id(chapter)
+    return run_exercises(cid, exercises_of(cid), answers_from(answers))
+
+
+def check_answer(chapter: str | int, key: str, answer: Any) -> Outcome:
+    """Check one answer alone: ``key`` is the exercise's number (``"04.2"``) or the name it
+    answers (``"lstm_step"``); only that exercise's test runs.
+
+    Raises:
+        ValueError: the chapter has no such exercise.
+    """
+    for exercise in exercises_of(chapter):
+        if key in (exercise.number, exercise.answer):
+            return check_one(exercise, {exercise.answer: answer})
+    raise ValueError(f"chapter {chapter_id(chapter)} has no exercise {key!r}")
 
 
 def check(chapter: str, answers: Mapping[str, Any] | ModuleType | str | Path | None = None) -> None:
