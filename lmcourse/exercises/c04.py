@@ -42,13 +42,11 @@ def _simple_rnn(f) -> None:
     expect_close(got, want, what)
 
 
-def _lstm_reference(x_t, h, c, W, U, b, order="ifco"):
-    """One LSTM step in NumPy; ``order`` names the gates' column blocks (Keras: i, f, c, o)."""
-    z = x_t @ W + h @ U + b
-    blocks = dict(zip(order, np.split(z, 4, axis=-1), strict=True))
-    i, f, o = _sigmoid(blocks["i"]), _sigmoid(blocks["f"]), _sigmoid(blocks["o"])
-    c_new = f * c + i * np.tanh(blocks["c"])
-    return o * np.tanh(c_new), c_new
+def _gates_read_in(order: str, m: np.ndarray) -> np.ndarray:
+    """``m``'s four gate blocks (last axis) rearranged so that Keras's layout (i, f, c, o)
+    computes what a step that reads the blocks in ``order`` computes."""
+    blocks = np.split(m, 4, axis=-1)
+    return np.concatenate([blocks[order.index(gate)] for gate in "ifco"], axis=-1)
 
 
 def _lstm_step(f) -> None:
@@ -64,7 +62,8 @@ def _lstm_step(f) -> None:
         raise Wrong("lstm_step must return a tuple (h_t, c_t)")
     h_got, c_got = (np.asarray(t, dtype=float) for t in got)
     for order in ("ifoc", "icfo", "fico"):
-        h_alt, c_alt = _lstm_reference(x_t, h, c, W, U, b, order)
+        weights = (_gates_read_in(order, m) for m in (W, U, b))
+        _, h_alt, _ = rnn.lstm_forward(x_t[:, None], *weights, h0=h, c0=c)
         if h_got.shape == h_alt.shape and np.allclose(h_got, h_alt, atol=1e-5):
             raise Wrong(
                 f"you read the gates in the order {', '.join(order)}; Keras's kernel columns are "
