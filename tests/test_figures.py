@@ -6,7 +6,6 @@ byte for byte with the file. Chapters link them from Markdown as `![...](figures
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import json
 import re
@@ -65,19 +64,6 @@ def test_every_figure_the_script_draws_is_committed_and_up_to_date():
 def test_every_svg_in_the_folder_is_drawn_by_the_script():
     orphans = {p.name for p in FIGURES_DIR.glob("*.svg")} - set(drawn_figures())
     assert not orphans, f"SVGs no code draws: {sorted(orphans)}"
-
-
-def test_every_figure_function_is_at_most_60_lines():
-    tree = ast.parse(SCRIPT.read_text(encoding="utf-8"))
-    too_long = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            body = node.body
-            has_doc = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-            start = body[1].lineno if has_doc and len(body) > 1 else body[0].lineno
-            if node.end_lineno - start + 1 > 60:
-                too_long[node.name] = node.end_lineno - start + 1
-    assert not too_long, too_long
 
 
 @pytest.mark.parametrize("notebook", sorted(CHAPTERS_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
