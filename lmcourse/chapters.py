@@ -23,6 +23,7 @@ from lmcourse.syllabus import (
     c06_transformer_gpt,
     c07_pretraining_mlm,
     c08_finetuning,
+    c09_evaluation_regularization,
 )
 
 _CHAPTERS = [
@@ -35,6 +36,7 @@ _CHAPTERS = [
     c06_transformer_gpt.CHAPTER,
     c07_pretraining_mlm.CHAPTER,
     c08_finetuning.CHAPTER,
+    c09_evaluation_regularization.CHAPTER,
 ]
 
 CHAPTERS: dict[str, Chapter] = {c.id: c for c in _CHAPTERS}

@@ -176,6 +176,30 @@ def check_08(r):
         assert 0.0 <= r[f"imdb_{name}_accuracy"] <= 1.0, name
 
 
+def check_09(r):
+    # the three names of one number, and the metrics written out = the libraries'
+    assert r["unigram_perplexity"] == pytest.approx(math.exp(r["unigram_nats_per_char"]))
+    assert r["unigram_bits_per_char"] == pytest.approx(r["unigram_nats_per_char"] / math.log(2))
+    assert r["f1_sklearn_max_abs_diff"] < 1e-9 and r["f1_keras_max_abs_diff"] < 1e-6
+    assert abs(r["bleu_own_minus_sacrebleu"]) < 1e-6 and r["bleu"] == pytest.approx(r["sacrebleu"])
+    assert r["sacrebleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp")
+    assert abs(r["keras_hub_bleu_padded_minus_sacrebleu"]) < 1e-3
+    # word by word beats copying the German, and the bootstrap interval says so
+    assert 0.5 < r["bleu"] < 10 and r["bleu_copy_source"] < r["bleu"]
+    assert 0 < r["bleu_gap_low"] < r["bleu_gap_high"]
+    assert 0 < r["rouge_2"] < r["rouge_l"] <= r["rouge_1"] < 1
+    # the unregularized model overfits: all training sentences right, validation loss rising
+    assert r["plain_train_accuracy"] > 0.95
+    assert r["plain_val_loss_last"] > r["plain_val_loss_min"] + 0.1
+    assert r["reg_early_stopping_val_loss"] == pytest.approx(r["plain_val_loss_min"], abs=1e-4)
+    # overconfidence: temperature scaling repairs the plain model's calibration
+    assert r["ece_plain_temperature"] < r["ece_plain"] - 0.05
+    assert 1e-4 < r["range_test_suggested_lr"] < 1.0
+    for name in ("tuned", "plain", "tfidf"):
+        assert 0.5 < r[f"{name}_test_accuracy"] < 1.0, name
+    assert r["tuned_minus_tfidf_low"] < r["tuned_minus_tfidf_high"]
+
+
 CHECKS = {
     "00": check_00,
     "01": check_01,
@@ -186,6 +210,7 @@ CHECKS = {
     "06": check_06,
     "07": check_07,
     "08": check_08,
+    "09": check_09,
 }
 
 
