@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmcourse import _checks
+from lmcourse._checks import check_int, check_rate, is_number
 
 
 @keras.saving.register_keras_serializable(package="lmcourse")
@@ -41,7 +41,7 @@ class TokenDropout(keras.layers.Layer):
 
     def __init__(self, rate: float, *, pad_id: int = 0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _checks.check_rate("rate", rate, where="TokenDropout")
+        self.rate = check_rate("rate", rate, where="TokenDropout")
         self.pad_id, self.seed = int(pad_id), seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -70,9 +70,9 @@ class LRRangeTest(keras.callbacks.Callback):
         self, start: float = 1e-5, end: float = 1.0, steps: int = 100, diverge: float = 4.0
     ):
         super().__init__()
-        if not (_checks.is_number(start) and _checks.is_number(end) and 0 < start < end):
+        if not (is_number(start) and is_number(end) and 0 < start < end):
             raise ValueError(f"LRRangeTest: start={start!r}, end={end!r}: need 0 < start < end")
-        self.steps = _checks.check_int("steps", steps, 2, where="LRRangeTest")
+        self.steps = check_int("steps", steps, 2, where="LRRangeTest")
         self.start, self.end, self.diverge = start, end, diverge
         self.lrs: list[float] = []
         self.losses: list[float] = []

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lmcourse import _checks
+from lmcourse._checks import check_int
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:
@@ -55,7 +55,7 @@ class EmbeddingIndex:
                 f"queries of shape {queries.shape}: expected (queries, {self.vectors.shape[1]}), "
                 "the documents' vector size"
             )
-        k = _checks.check_int("k", k, 1, len(self), where="EmbeddingIndex.search")
+        k = check_int("k", k, 1, len(self), where="EmbeddingIndex.search")
         scores = normalize_rows(queries) @ self.vectors.T  # (Q, N) cosine similarities
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable")
@@ -79,7 +79,7 @@ def first_relevant_rank(ranked: np.ndarray, relevant: Sequence[set[int]]) -> np.
 def recall_at_k(ranks: np.ndarray, k: int) -> float:
     """Share of queries whose first relevant document ranks within the top ``k``."""
     ranks = np.asarray(ranks)
-    return float(np.mean((ranks >= 1) & (ranks <= _checks.check_int("k", k, 1))))
+    return float(np.mean((ranks >= 1) & (ranks <= check_int("k", k, 1))))
 
 
 def mean_reciprocal_rank(ranks: np.ndarray) -> float:

@@ -9,6 +9,7 @@ model or the metric is broken.
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,6 +20,38 @@ from lmcourse.chapters import CHAPTERS_DIR, get_chapter
 
 NOTEBOOKS = sorted(CHAPTERS_DIR.glob("*.ipynb"))
 SMOKE_BUDGET_S = 60  # per chapter, kernel start included (the course's promise)
+# ... on the reference machine, where `lmcourse bench gpt` trains a step in 66.7 ms (README).
+# The same code's smoke runs took 47 s one day and 63-90 s on another on this shared VM (its
+# benchmark step then 122-151 ms): the budget is scaled by the measured slowdown, never below 60.
+REFERENCE_STEP_MS = 66.7
+
+
+@pytest.fixture(scope="session")
+def smoke_budget_s():
+    """SMOKE_BUDGET_S times how much slower than the reference this machine trains now."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lmcourse.cli",
+            "bench",
+            "gpt",
+            "--no-train",
+            "--no-torch",
+            "--time-steps",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    found = re.search(r"jit_compile=auto step\s+([\d.]+) ms", proc.stdout + proc.stderr)
+    assert found, (
+        f"the GPT benchmark printed no step time:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+    )
+    slowdown = max(1.0, float(found.group(1)) / REFERENCE_STEP_MS)
+    print(f"\nsmoke budget: {SMOKE_BUDGET_S} s x {slowdown:.2f} (GPT step {found.group(1)} ms)")
+    return SMOKE_BUDGET_S * slowdown
 
 
 def check_00(r):
@@ -248,7 +281,9 @@ def run_smoke(chapter, tmp_path, **env):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_chapter_runs_with_lmcourse_run_and_records_real_numbers(path, tmp_path, smoke_records):
+def test_chapter_runs_with_lmcourse_run_and_records_real_numbers(
+    path, tmp_path, smoke_records, smoke_budget_s
+):
     chapter = get_chapter(path.stem)
     proc, out, scratch, seconds = run_smoke(chapter, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -262,7 +297,9 @@ def test_chapter_runs_with_lmcourse_run_and_records_real_numbers(path, tmp_path,
     for name, value in record["results"].items():
         assert isinstance(value, str) or math.isfinite(value), name
     CHECKS.get(chapter.id, lambda r: None)(record["results"])
-    assert seconds <= SMOKE_BUDGET_S, f"smoke run took {seconds:.0f} s (budget {SMOKE_BUDGET_S} s)"
+    assert seconds <= smoke_budget_s, (
+        f"smoke run took {seconds:.0f} s (budget {smoke_budget_s:.0f} s)"
+    )
     # the kernel's IPC sockets are removed, and none were made beside the notebooks
     assert not list(scratch.glob("lmcourse-kernel-*"))
     assert not list(CHAPTERS_DIR.glob("kernel-ipc*"))

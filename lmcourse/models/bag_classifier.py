@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmcourse import _checks
+from lmcourse._checks import check_int, check_number
 from lmcourse.models.bert_layers import MeanPooling
 from lmcourse.regularization import TokenDropout
 from lmcourse.vocabulary import UNK, Vocabulary
@@ -42,7 +42,7 @@ def word_vocabulary(texts: Sequence[str], min_count: int = 1) -> Vocabulary:
 
 def word_ids(texts: Sequence[str], vocab: Vocabulary, length: int) -> np.ndarray:
     """(N, length) int32 ids, each text cut or padded (with 0) to ``length`` words."""
-    _checks.check_int("length", length, 1, where="word_ids")
+    check_int("length", length, 1, where="word_ids")
     out = np.zeros((len(texts), length), "int32")
     for i, text in enumerate(texts):
         ids = vocab.encode(words_of(text)[:length])
@@ -64,10 +64,10 @@ def build_bag_classifier(
 ) -> keras.Model:
     """The classifier; id 0 is padding (masked out of the mean)."""
     for name, value in (("vocab_size", vocab_size), ("dim", dim), ("hidden", hidden)):
-        _checks.check_int(name, value, 1, where="build_bag_classifier")
-    _checks.check_int("num_classes", num_classes, 2, where="build_bag_classifier")
+        check_int(name, value, 1, where="build_bag_classifier")
+    check_int("num_classes", num_classes, 2, where="build_bag_classifier")
     for name, value in (("l1", l1), ("l2", l2)):
-        _checks.check_number(name, value, low=0.0, where="build_bag_classifier")
+        check_number(name, value, low=0.0, where="build_bag_classifier")
     penalty = keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
     init = lambda: keras.initializers.GlorotUniform(seed=seed)  # noqa: E731
     ids = keras.Input((None,), dtype="int32", name="ids")

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmcourse import _checks
+from lmcourse._checks import check_heads, check_int, check_rate
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,10 @@ def build_translator(
         ("source_len", source_len),
         ("target_len", target_len),
     ):
-        _checks.check_int(name, value, 1, where=where)
-    _checks.check_heads(_checks.check_int("d_model", d_model, 1, where=where), num_heads)
-    _checks.check_int("num_layers", num_layers, 1, where=where)
-    _checks.check_rate("dropout", dropout, where=where)
+        check_int(name, value, 1, where=where)
+    check_heads(check_int("d_model", d_model, 1, where=where), num_heads)
+    check_int("num_layers", num_layers, 1, where=where)
+    check_rate("dropout", dropout, where=where)
 
     source = keras.Input((None,), dtype="int32", name="source")
     x = keras_hub.layers.TokenAndPositionEmbedding(vocab_size, source_len, d_model)(source)
@@ -98,7 +98,7 @@ def _check_decoding(translator: Translator, source_ids, max_len: int) -> np.ndar
     source = np.asarray(source_ids, dtype="int32")
     if source.ndim != 2:
         raise ValueError(f"source_ids of shape {source.shape}: expected (batch, source_len) ids")
-    _checks.check_int("max_len", max_len, 1, translator.target_len - 1, where="decoding")
+    check_int("max_len", max_len, 1, translator.target_len - 1, where="decoding")
     return source
 
 
@@ -146,7 +146,7 @@ def beam_translate(
     import keras_hub
 
     source = _check_decoding(translator, source_ids, max_len)
-    _checks.check_int("num_beams", num_beams, 1, where="beam_translate")
+    check_int("num_beams", num_beams, 1, where="beam_translate")
     source_t = ops.convert_to_tensor(source)
     memory = translator.encoder(source_t, training=False)
     prompt = np.zeros((len(source), max_len + 1), "int32")

@@ -110,9 +110,9 @@ CHAPTER = Chapter(
             "head_learning_rate": 0.003,
             "scratch_learning_rate": 0.001,
             "scratch_epochs": 1,
-            "imdb_examples": 48,
-            "imdb_test_examples": 48,
-            "imdb_seq_len": 64,
+            "imdb_examples": 32,
+            "imdb_test_examples": 32,
+            "imdb_seq_len": 32,
             "imdb_epochs": 0,
         },
         "standard": {

@@ -44,9 +44,9 @@ CHAPTER = Chapter(
             "epochs": 6,
             "batch_size": 32,
             "learning_rate": 0.002,
-            "range_test_steps": 40,
+            "range_test_steps": 30,
             "tuner_trials": 2,
-            "tuner_epochs": 4,
+            "tuner_epochs": 3,
             "bootstrap_resamples": 200,
         },
         "standard": {
