@@ -24,6 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lmcourse import sampling
+from lmcourse._checks import check_int
+
 
 @dataclass(frozen=True)
 class Reliability:
@@ -44,8 +47,7 @@ def _check(confidence: np.ndarray, outcome: np.ndarray, n_bins: int) -> None:
         raise ValueError("confidence must lie in [0, 1]: pass probabilities, not logits")
     if not set(np.unique(outcome)) <= {0, 1}:
         raise ValueError("outcome must be 0/1 (or bool): 1 where the prediction was right")
-    if not isinstance(n_bins, int | np.integer) or n_bins < 1:
-        raise ValueError(f"n_bins={n_bins!r}: use a positive integer, e.g. 10")
+    check_int("n_bins", n_bins, 1, where="reliability", hint="e.g. 10")
 
 
 def reliability(confidence, outcome, n_bins: int = 10) -> Reliability:
@@ -83,9 +85,7 @@ def top_label(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """Row softmax of ``logits / temperature``, (N, C) -> (N, C)."""
-    z = np.asarray(logits, float) / temperature
-    z = np.exp(z - z.max(1, keepdims=True))
-    return z / z.sum(1, keepdims=True)
+    return sampling.softmax(np.asarray(logits, float) / temperature)
 
 
 def negative_log_likelihood(

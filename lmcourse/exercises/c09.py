@@ -54,7 +54,7 @@ def _clipped_matches(f) -> None:
 
 
 def _ece(f) -> None:
-    from lmcourse.calibration import expected_calibration_error
+    from lmcourse.calibration import expected_calibration_error, reliability
 
     rng = np.random.default_rng(91)
     conf = np.concatenate([rng.uniform(0.5, 1.0, 300), [0.0, 0.1, 0.2, 1.0]])
@@ -63,18 +63,11 @@ def _ece(f) -> None:
         want = expected_calibration_error(conf, correct, n_bins)
         got = float(f(conf, correct, n_bins))
         if n_bins == 10:
-            unweighted = np.mean(
-                [abs(correct[b].mean() - conf[b].mean()) for b in _bins(conf, n_bins) if b.any()]
-            )
+            bins = reliability(conf, correct, n_bins)
+            unweighted = np.mean(np.abs(bins.frequency - bins.confidence))
             if abs(got - unweighted) < 1e-9:
                 raise Wrong("ece averaged the bins equally: weight each bin by n_b / N")
         expect_close(got, want, f"ece(confidence, correct, n_bins={n_bins}) for 304 predictions")
-
-
-def _bins(conf: np.ndarray, n_bins: int) -> list[np.ndarray]:
-    edges = np.linspace(0, 1, n_bins + 1)
-    index = np.searchsorted(edges[1:-1], conf)
-    return [index == b for b in range(n_bins)]
 
 
 EXERCISES = (
